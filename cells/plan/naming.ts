@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { Cloud, Role } from "./model";
+
+/*
+ * Names. Two kinds, never mixed up:
+ * - Pulumi names (logical, part of the URN): `${cell}-${role}-z${zone}-pods`. Keyed by
+ *   stable ids, never list positions. Changing one replaces the resource: ship an alias.
+ * - Physical names (what the cloud sees): deterministic, within the cloud's rules,
+ *   checked here. Pulumi's random suffix is not used, so names are predictable for
+ *   the SREs who read them in the portal.
+ */
+
+/** Cell ids: short, lowercase, DNS- and Azure-pool-safe; they become part of every name. */
+export const CELL_ID_PATTERN = /^[a-z][a-z0-9]{1,7}$/;
+
+/** Short role codes for names with tight limits (AKS pool names are 12 characters). */
+export const ROLE_CODE: Record<Role, string> = {
+  proxy: "px",
+  "data-plane-mgmt": "dpm",
+  "data-plane": "dp",
+};
+
+export interface NameRule {
+  min: number;
+  max: number;
+  pattern: RegExp;
+  /** The rule in words, for error messages. */
+  says: string;
+}
+
+const alnumHyphen = (min: number, max: number): NameRule => ({
+  min,
+  max,
+  pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+  says: `${min}-${max} lowercase letters, digits and hyphens, starting and ending with a letter or digit`,
+});
+
+/** The cloud's naming rules for the kinds of resources cellplane creates. */
+export const NAME_RULES = {
+  azure: {
+    resourceGroup: { min: 1, max: 90, pattern: /^[-\w.()]*[-\w()]$/, says: "1-90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.'" },
+    virtualNetwork: { min: 2, max: 64, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "2-64 letters, digits, '-', '_' and '.', starting with a letter or digit" },
+    subnet: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
+    natGateway: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
+    publicIp: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
+    networkSecurityGroup: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
+    securityRule: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
+    managedCluster: { min: 1, max: 63, pattern: /^[a-zA-Z0-9]([-\w]*[a-zA-Z0-9])?$/, says: "1-63 letters, digits, '-' and '_', starting and ending with a letter or digit" },
+    dnsPrefix: alnumHyphen(1, 54),
+    agentPool: { min: 1, max: 12, pattern: /^[a-z][a-z0-9]*$/, says: "1-12 lowercase letters and digits, starting with a letter" },
+    userAssignedIdentity: { min: 3, max: 128, pattern: /^[a-zA-Z0-9][-\w]*$/, says: "3-128 letters, digits, '-' and '_'" },
+  },
+  aws: {
+    eksCluster: { min: 1, max: 100, pattern: /^[0-9A-Za-z][A-Za-z0-9\-_]*$/, says: "1-100 letters, digits, '-' and '_'" },
+    nodeGroup: { min: 1, max: 63, pattern: /^[0-9A-Za-z][A-Za-z0-9\-_]*$/, says: "1-63 letters, digits, '-' and '_'" },
+    iamRole: { min: 1, max: 64, pattern: /^[\w+=,.@-]+$/, says: "1-64 letters, digits and '+=,.@-_'" },
+  },
+  gcp: {
+    network: alnumHyphen(1, 63),
+    subnetwork: alnumHyphen(1, 63),
+    gkeCluster: alnumHyphen(1, 40),
+    nodePool: alnumHyphen(1, 40),
+    serviceAccount: alnumHyphen(6, 30),
+  },
+} as const satisfies Record<Cloud, Record<string, NameRule>>;
+
+/** Why `name` breaks `rule`, or null when it does not. */
+export function nameProblem(name: string, rule: NameRule): string | null {
+  if (name.length < rule.min || name.length > rule.max) return `"${name}" has ${name.length} characters; the rule is ${rule.says}`;
+  if (!rule.pattern.test(name)) return `"${name}" breaks the rule: ${rule.says}`;
+  return null;
+}
+
+/**
+ * Joins parts into a physical name within `rule`. A name that would be too long is
+ * cut and given a short hash of the full name, so it stays unique and deterministic.
+ * Throws (a programming error, not a user one) if the result still breaks the rule.
+ */
+export function physicalName(parts: readonly string[], rule: NameRule, separator = "-"): string {
+  let name = parts.filter((p) => p.length > 0).join(separator);
+  if (name.length > rule.max) {
+    const hash = createHash("sha256").update(name).digest("hex").slice(0, 6);
+    name = name.slice(0, rule.max - hash.length - separator.length).replace(/[-_.]+$/, "") + separator + hash;
+  }
+  const problem = nameProblem(name, rule);
+  if (problem) throw new Error(`cellplane naming: ${problem}`);
+  return name;
+}
