@@ -86,3 +86,14 @@ export function physicalName(parts: readonly string[], rule: NameRule, separator
   if (problem) throw new Error(`cellplane naming: ${problem}`);
   return name;
 }
+
+/**
+ * A GUID derived from a seed (name-based, in the manner of UUID v5). Azure role
+ * assignments are named by GUID; deriving it from the assignment's meaning keeps
+ * `pulumi up` idempotent and a re-created stack from colliding with itself.
+ */
+export function stableGuid(seed: string): string {
+  const h = createHash("sha1").update(`cellplane:${seed}`).digest("hex");
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CellConfig, RegionConfig } from "./config";
+import { CellIpPlan, Role } from "./plan/model";
+import { CloudProvider, ClusterOutputs } from "../providers/types";
+
+export interface CellArgs {
+  stack: string;
+  region: RegionConfig;
+  cell: CellConfig;
+  plan: CellIpPlan;
+  provider: CloudProvider;
+}
+
+/**
+ * One cell: an independent failure and scaling unit. network -> clusters (-> platform).
+ * Its Pulumi name is the cell id, so its children keep their URNs whatever happens
+ * to other cells.
+ */
+export class Cell extends pulumi.ComponentResource {
+  public readonly cellId: string;
+  public readonly ipPlan: CellIpPlan;
+  public readonly networkId: pulumi.Output<string>;
+  public readonly subnetIds: Record<string, pulumi.Output<string>>;
+  public readonly natPublicIps: Record<string, pulumi.Output<string>>;
+  public readonly clusters: Partial<Record<Role, ClusterOutputs>>;
+
+  constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cellplane:cells:Cell", name, {}, opts);
+    const { stack, region, cell, plan, provider } = args;
+    const ctx = {
+      stack,
+      region,
+      cell,
+      plan,
+      tags: { ...region.tags, cell: cell.id, region: region.region, stack, "managed-by": "cellplane" },
+    };
+    const network = provider.buildNetwork(ctx, this);
+    this.clusters = provider.buildClusters(ctx, network, this);
+    this.cellId = cell.id;
+    this.ipPlan = plan;
+    this.networkId = network.networkId;
+    this.subnetIds = network.subnetIds;
+    this.natPublicIps = network.natPublicIps;
+    this.registerOutputs({
+      networkId: this.networkId,
+      subnetIds: this.subnetIds,
+      natPublicIps: this.natPublicIps,
+      clusterNames: Object.fromEntries(Object.entries(this.clusters).map(([r, c]) => [r, c.name])),
+    });
+  }
+}

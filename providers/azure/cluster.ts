@@ -1,0 +1,203 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import { ClusterSettings } from "../../cells/config";
+import { subnetKey } from "../../cells/plan/ipplan";
+import { Role } from "../../cells/plan/model";
+import { stableGuid } from "../../cells/plan/naming";
+import { CellContext, CellNetwork, ClusterOutputs } from "../types";
+import { azureNames } from "./names";
+
+/** Built-in role "Network Contributor": AKS needs it on the VNET to use custom subnets and a NAT gateway. */
+export const NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+/** Taint that keeps user workloads off system pools. */
+const SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule";
+
+interface PoolSpec {
+  mode: "System" | "User";
+  zone: string;
+  name: string;
+  vmSize: string;
+  vnetSubnetID: pulumi.Input<string>;
+  podSubnetID: pulumi.Input<string>;
+  settings: ClusterSettings;
+}
+
+function poolProperties(p: PoolSpec) {
+  const system = p.mode === "System";
+  return {
+    mode: p.mode,
+    vmSize: p.vmSize,
+    osType: "Linux",
+    osSKU: "AzureLinux",
+    // One zone per pool: a zone's pool uses that zone's subnets, so it egresses through that zone's NAT.
+    availabilityZones: [p.zone],
+    vnetSubnetID: p.vnetSubnetID,
+    podSubnetID: p.podSubnetID,
+    podIPAllocationMode: "DynamicIndividual",
+    maxPods: p.settings.maxPodsPerNode,
+    enableAutoScaling: !system,
+    count: system ? p.settings.systemNodesPerZone : p.settings.minNodesPerZone,
+    minCount: system ? undefined : p.settings.minNodesPerZone,
+    maxCount: system ? undefined : p.settings.maxNodesPerZone,
+    nodeTaints: system ? [SYSTEM_TAINT] : [],
+    upgradeSettings: { maxSurge: `${p.settings.maxSurgePercent}%` },
+  };
+}
+
+/**
+ * The SDK fills networkProfile.podCidr with 10.244.0.0/16 when it is unset, but a
+ * pod CIDR only means something for overlay and kubenet. Without overlay AKS takes
+ * pod IPs from the pod subnets, does not store podCidr, and the default would show
+ * as a diff on every preview. The transformation runs before registration.
+ */
+export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) => ({
+  props: {
+    ...props,
+    networkProfile: pulumi.output(props.networkProfile).apply((np: Record<string, unknown> | undefined) => {
+      if (!np) return np;
+      const { podCidr: _dropped, ...rest } = np;
+      return rest;
+    }),
+  },
+  opts,
+});
+
+/**
+ * One AKS cluster of a cell: its control-plane identity with Network Contributor
+ * on the cell's VNET, the cluster on managed Cilium without overlay, one system and
+ * one user pool per zone, and the maintenance window.
+ */
+export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNetwork, parent: pulumi.Resource): ClusterOutputs {
+  const { cell, plan, region } = ctx;
+  const id = cell.id;
+  const name = `${id}-${role}`;
+  const o = { parent };
+  const settings = cell.clusters[role];
+  const tags = { ...ctx.tags, role };
+  const resourceGroupName = network.container;
+  const location = region.region;
+  const subnet = (zone: string, kind: "nodes" | "pods") => network.subnetIds[subnetKey({ role, zone, kind })];
+
+  const identity = new managedidentity.UserAssignedIdentity(
+    `${name}-identity`,
+    { resourceGroupName, location, resourceName: azureNames.clusterIdentity(id, role), tags },
+    o,
+  );
+
+  const client = authorization.getClientConfigOutput({ parent });
+  const networkContributor = new authorization.RoleAssignment(
+    `${name}-network-contributor`,
+    {
+      roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/network-contributor`),
+      // Scoped to the cell's VNET only: not the resource group, never the subscription.
+      scope: network.networkId,
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE}`,
+      principalId: identity.principalId,
+      principalType: "ServicePrincipal",
+    },
+    o,
+  );
+
+  const [firstZone, ...otherZones] = plan.zones;
+  const system = (zone: string): PoolSpec => ({
+    mode: "System",
+    zone,
+    name: azureNames.pool("system", zone),
+    vmSize: settings.systemVmSize,
+    vnetSubnetID: subnet(zone, "nodes"),
+    podSubnetID: subnet(zone, "pods"),
+    settings,
+  });
+  const user = (zone: string): PoolSpec => ({ ...system(zone), mode: "User", name: azureNames.pool("user", zone), vmSize: settings.vmSize });
+
+  const api = region.apiServer;
+  const cluster = new containerservice.ManagedCluster(
+    `${name}-aks`,
+    {
+      resourceGroupName,
+      location,
+      resourceName: azureNames.cluster(id, role),
+      dnsPrefix: azureNames.dnsPrefix(region.region, id, role),
+      kubernetesVersion: settings.kubernetesVersion,
+      sku: { name: "Base", tier: "Standard" },
+      identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
+      // AKS requires one pool at creation. It is the system pool of the first zone;
+      // every other pool is an AgentPool resource, which can change later.
+      agentPoolProfiles: [{ name: azureNames.pool("system", firstZone), ...poolProperties(system(firstZone)) }],
+      networkProfile: {
+        // Azure CNI powered by Cilium, no overlay: pods take VNET IPs from the pod subnets.
+        // networkPluginMode and podCidr stay unset: their only use is overlay.
+        networkPlugin: "azure",
+        networkDataplane: "cilium",
+        networkPolicy: "cilium",
+        serviceCidr: plan.serviceCidr,
+        dnsServiceIP: plan.dnsServiceIp,
+        outboundType: "userAssignedNATGateway",
+        loadBalancerSku: "standard",
+      },
+      oidcIssuerProfile: { enabled: true },
+      securityProfile: { workloadIdentity: { enabled: true } },
+      disableLocalAccounts: true,
+      enableRBAC: true,
+      aadProfile: { managed: true, enableAzureRBAC: true },
+      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: api.authorizedIpRanges },
+      autoUpgradeProfile: { upgradeChannel: region.maintenance.upgradeChannel, nodeOSUpgradeChannel: "NodeImage" },
+      nodeResourceGroup: `${azureNames.resourceGroup(region.region, id)}-${role}-nodes`,
+      tags,
+    },
+    {
+      ...o,
+      protect: region.protect,
+      // Why: the NAT gateway must be attached to every subnet of the role before
+      // the cluster exists (outboundType is creation-time only), and AKS needs
+      // Network Contributor on the VNET to join its subnets.
+      dependsOn: [networkContributor, ...network.readyForClusters[role]],
+      // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
+      ignoreChanges: ["agentPoolProfiles"],
+      transformations: [withoutPodCidr],
+    },
+  );
+
+  // AKS runs one pool operation per cluster at a time: the pools of a cluster are
+  // chained, while clusters and cells stay parallel.
+  let previous: pulumi.Resource = cluster;
+  const pools = [...otherZones.map(system), ...plan.zones.map(user)];
+  for (const p of pools) {
+    const pool: containerservice.AgentPool = new containerservice.AgentPool(
+      `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,
+      { resourceGroupName, resourceName: cluster.name, agentPoolName: p.name, ...poolProperties(p), tags },
+      { ...o, dependsOn: [previous] },
+    );
+    previous = pool;
+  }
+
+  new containerservice.MaintenanceConfiguration(
+    `${name}-maintenance`,
+    {
+      resourceGroupName,
+      resourceName: cluster.name,
+      configName: "aksManagedAutoUpgradeSchedule",
+      maintenanceWindow: {
+        schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
+        durationHours: region.maintenance.durationHours,
+        startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
+        utcOffset: "+00:00",
+      },
+    },
+    o,
+  );
+
+  const creds = containerservice.listManagedClusterUserCredentialsOutput({ resourceGroupName, resourceName: cluster.name }, { parent });
+  const kubeconfig = pulumi.secret(creds.kubeconfigs.apply((k) => Buffer.from(k?.[0]?.value ?? "", "base64").toString("utf8")));
+
+  return {
+    name: cluster.name,
+    id: cluster.id,
+    apiEndpoint: pulumi.interpolate`https://${cluster.fqdn}:443`,
+    oidcIssuerUrl: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
+    kubeconfig,
+  };
+}

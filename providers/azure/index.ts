@@ -1,0 +1,19 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ROLES, Role } from "../../cells/plan/model";
+import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
+import { buildAzureCluster } from "./cluster";
+import { buildAzureNetwork, buildResourceGroup } from "./network";
+
+/** Azure: a resource group per cell, VNET + zonal NAT + NSGs, three AKS clusters on managed Cilium. */
+export const azureProvider: CloudProvider = {
+  cloud: "azure",
+  buildsResources: true,
+  buildNetwork(ctx: CellContext, parent: pulumi.ComponentResource): CellNetwork {
+    const rg = buildResourceGroup(ctx, parent);
+    return buildAzureNetwork(ctx, rg, parent);
+  },
+  buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>> {
+    // The three clusters of a cell do not wait on each other.
+    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, parent)]));
+  },
+};

@@ -1,0 +1,23 @@
+import { NAME_RULES, physicalName, ROLE_CODE } from "../../cells/plan/naming";
+import { Role, SubnetKind } from "../../cells/plan/model";
+
+/*
+ * Physical Azure names of a cell's resources, within Azure's rules (tested).
+ * They are deterministic so SREs find them in the portal by cell and role.
+ * Changing one of these replaces the resource: treat them as identity.
+ */
+const R = NAME_RULES.azure;
+
+export const azureNames = {
+  resourceGroup: (region: string, cell: string) => physicalName(["rg", "cellplane", region, cell], R.resourceGroup),
+  virtualNetwork: (cell: string) => physicalName(["vnet", cell], R.virtualNetwork),
+  subnet: (role: Role, zone: string, kind: SubnetKind) => physicalName([role, `z${zone}`, kind], R.subnet),
+  natGateway: (cell: string, zone: string) => physicalName(["ng", cell, `z${zone}`], R.natGateway),
+  natPublicIp: (cell: string, zone: string) => physicalName(["pip", "ng", cell, `z${zone}`], R.publicIp),
+  nsg: (cell: string, role: Role) => physicalName(["nsg", cell, role], R.networkSecurityGroup),
+  cluster: (cell: string, role: Role) => physicalName(["aks", cell, role], R.managedCluster),
+  dnsPrefix: (region: string, cell: string, role: Role) => physicalName([cell, ROLE_CODE[role], region], R.dnsPrefix),
+  clusterIdentity: (cell: string, role: Role) => physicalName(["id", "aks", cell, role], R.userAssignedIdentity),
+  /** "sys1", "user2": pool names are 12 characters at most and carry the zone. */
+  pool: (mode: "system" | "user", zone: string) => physicalName([mode === "system" ? "sys" : "user", zone], R.agentPool, ""),
+};

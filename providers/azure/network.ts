@@ -1,0 +1,130 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as network from "@pulumi/azure-native/network";
+import * as resources from "@pulumi/azure-native/resources";
+import { subnetKey } from "../../cells/plan/ipplan";
+import { ROLES, Role } from "../../cells/plan/model";
+import { CellContext, CellNetwork } from "../types";
+import { azureNames } from "./names";
+import { nsgRulesFor } from "./nsgRules";
+
+/** Resource group of a cell: the cell is the lifecycle unit, nothing is shared with its neighbours. */
+export function buildResourceGroup(ctx: CellContext, parent: pulumi.Resource): resources.ResourceGroup {
+  const id = ctx.cell.id;
+  return new resources.ResourceGroup(
+    `${id}-rg`,
+    {
+      resourceGroupName: azureNames.resourceGroup(ctx.region.region, id),
+      location: ctx.region.region,
+      tags: ctx.tags,
+    },
+    { parent, protect: ctx.region.protect },
+  );
+}
+
+/**
+ * The cell's VNET, per-zone NAT gateways, per-role NSGs and the (role, zone) node
+ * and pod subnets of the IP plan.
+ *
+ * Why one NAT gateway per zone, on node AND pod subnets: a NAT gateway is zonal and
+ * a subnet takes one, so a zone's subnets must be its own (seed 003). Pods egress
+ * from their own VNET IPs (no overlay), so pod subnets need the NAT as much as nodes.
+ */
+export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup, parent: pulumi.Resource): CellNetwork {
+  const { cell, plan, region } = ctx;
+  const id = cell.id;
+  const o = { parent };
+  const location = region.region;
+  const resourceGroupName = rg.name;
+
+  const vnet = new network.VirtualNetwork(
+    `${id}-vnet`,
+    {
+      resourceGroupName,
+      location,
+      virtualNetworkName: azureNames.virtualNetwork(id),
+      addressSpace: { addressPrefixes: [plan.cidr] },
+      tags: ctx.tags,
+    },
+    // Subnets are separate resources; the VNET must not claim them, or every update would fight over them.
+    { ...o, protect: region.protect, ignoreChanges: ["subnets"] },
+  );
+
+  const natPublicIps: Record<string, pulumi.Output<string>> = {};
+  const nats: Record<string, network.NatGateway> = {};
+  for (const zone of plan.zones) {
+    const ip = new network.PublicIPAddress(
+      `${id}-z${zone}-nat-ip`,
+      {
+        resourceGroupName,
+        location,
+        publicIpAddressName: azureNames.natPublicIp(id, zone),
+        sku: { name: "Standard", tier: "Regional" },
+        publicIPAllocationMethod: "Static",
+        publicIPAddressVersion: "IPv4",
+        zones: [zone],
+        tags: ctx.tags,
+      },
+      // Customers allow-list these egress addresses: losing one is an outage for them.
+      { ...o, protect: region.protect },
+    );
+    nats[zone] = new network.NatGateway(
+      `${id}-z${zone}-nat`,
+      {
+        resourceGroupName,
+        location,
+        natGatewayName: azureNames.natGateway(id, zone),
+        sku: { name: "Standard" },
+        zones: [zone],
+        publicIpAddresses: [{ id: ip.id }],
+        idleTimeoutInMinutes: 4,
+        tags: ctx.tags,
+      },
+      o,
+    );
+    natPublicIps[zone] = ip.ipAddress.apply((a) => a ?? "");
+  }
+
+  const nsgs = {} as Record<Role, network.NetworkSecurityGroup>;
+  for (const role of ROLES) {
+    nsgs[role] = new network.NetworkSecurityGroup(
+      `${id}-${role}-nsg`,
+      {
+        resourceGroupName,
+        location,
+        networkSecurityGroupName: azureNames.nsg(id, role),
+        securityRules: nsgRulesFor(role, plan, region.platform.ingressAllowList),
+        tags: { ...ctx.tags, role },
+      },
+      o,
+    );
+  }
+
+  const subnetIds: Record<string, pulumi.Output<string>> = {};
+  const readyForClusters = Object.fromEntries(ROLES.map((r) => [r, [] as pulumi.Resource[]])) as Record<Role, pulumi.Resource[]>;
+  // Why the chain: Azure rejects concurrent writes to subnets of one VNET
+  // (AnotherOperationInProgress). Only subnets of the same cell wait on each other.
+  let previous: network.Subnet | undefined;
+  for (const s of plan.subnets) {
+    if (s.role === null || s.zone === null) continue;
+    const subnet: network.Subnet = new network.Subnet(
+      `${id}-${s.role}-z${s.zone}-${s.kind}`,
+      {
+        resourceGroupName,
+        virtualNetworkName: vnet.name,
+        subnetName: azureNames.subnet(s.role, s.zone, s.kind),
+        addressPrefix: s.cidr,
+        natGateway: { id: nats[s.zone].id },
+        networkSecurityGroup: { id: nsgs[s.role].id },
+        // AKS delegates pod subnets when it first uses them; declaring it avoids a perpetual diff.
+        delegations: s.kind === "pods" ? [{ name: "aks-pods", serviceName: "Microsoft.ContainerService/managedClusters" }] : [],
+        privateEndpointNetworkPolicies: "Disabled",
+      },
+      { ...o, dependsOn: previous ? [previous] : [] },
+    );
+    previous = subnet;
+    subnetIds[subnetKey(s)] = subnet.id;
+    readyForClusters[s.role].push(subnet);
+  }
+
+  return { container: rg.name, networkId: vnet.id, subnetIds, natPublicIps, readyForClusters };
+}

@@ -1,0 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MockOptions, StrictMocks } from "./mocks";
+
+/*
+ * Runs the real program under Pulumi's mocks and records every registration the
+ * way the engine would see it: URN, type, name, parent, inputs (references resolved
+ * to mocked ids), dependencies, protect, provider, aliases.
+ */
+
+export interface Registration {
+  urn: string;
+  id: string | null;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string | null;
+  inputs: Record<string, any>;
+  dependencies: string[];
+  protect: boolean;
+  provider: string | null;
+  ignoreChanges: string[];
+  aliases: string[];
+}
+
+export interface RunResult {
+  registrations: Registration[];
+  /** Stack outputs with secrets unwrapped; `secretOutputs` says which top-level keys were secret. */
+  outputs: Record<string, any>;
+}
+
+export interface RunOptions extends MockOptions {
+  stack: string;
+  /** Flat config as the engine passes it: "cellplane:cells" -> JSON string. */
+  config: Record<string, string>;
+  secretKeys?: string[];
+  program: () => Promise<Record<string, unknown>>;
+}
+
+/** The subset of the mock monitor's RPC surface we wrap; its request objects are the engine's protobufs. */
+interface MonitorLike {
+  registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string; getId(): string }) => void): void;
+}
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getParent(): string;
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+  getDependenciesList(): string[];
+  getProtect(): boolean;
+  getProvider(): string;
+  getIgnorechangesList(): string[];
+  getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string } }[];
+}
+
+let running = false;
+
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  if (running) throw new Error("runProgram: runs are sequential (Pulumi's runtime state is global)");
+  running = true;
+  try {
+    await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
+    pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+    const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+    const registrations: Registration[] = [];
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      const entry: Registration = {
+        urn: "",
+        id: null,
+        type: req.getType(),
+        name: req.getName(),
+        custom: req.getCustom(),
+        parent: req.getParent() || null,
+        inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+        dependencies: req.getDependenciesList(),
+        protect: req.getProtect() === true,
+        provider: req.getProvider() || null,
+        ignoreChanges: req.getIgnorechangesList(),
+        aliases: req.getAliasesList().map((a) => a.getUrn() || a.getSpec?.()?.getName() || ""),
+      };
+      original(req, (err, resp) => {
+        if (!err && resp) {
+          entry.urn = resp.getUrn();
+          entry.id = resp.getId() || null;
+          registrations.push(entry);
+        }
+        cb(err, resp);
+      });
+    };
+    const outputs = (await pulumi.runtime.runInPulumiStack(opts.program)) ?? {};
+    // Registrations still in flight (children registered from applies) finish here.
+    await pulumi.runtime.disconnect();
+    return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
+  } finally {
+    running = false;
+  }
+}
+
+/** Unwraps Pulumi's secret envelopes in deserialized values, reporting whether any were found. */
+export function unwrapSecrets(value: any): { value: any; secret: boolean } {
+  let secret = false;
+  const walk = (v: any): any => {
+    if (v && typeof v === "object") {
+      if (v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") {
+        secret = true;
+        return walk(v.value);
+      }
+      if (Array.isArray(v)) return v.map(walk);
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    }
+    return v;
+  };
+  return { value: walk(value), secret };
+}
