@@ -113,3 +113,13 @@ export function unwrapSecrets(value: any): { value: any; secret: boolean } {
   };
   return { value: walk(value), secret };
 }
+
+/** Replaces secret values with "[secret]", for output that is printed or written to files. */
+export function maskSecrets(value: any): any {
+  if (value && typeof value === "object") {
+    if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return "[secret]";
+    if (Array.isArray(value)) return value.map(maskSecrets);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v)]));
+  }
+  return value;
+}

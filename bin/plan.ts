@@ -1,0 +1,132 @@
+import { writeFileSync } from "node:fs";
+import Table from "cli-table3";
+import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { FLOWS } from "../cells/plan/isolation";
+import { CellIpPlan, Problem, Role } from "../cells/plan/model";
+import { PROVIDERS } from "../providers";
+import { maskSecrets, Registration, runProgram } from "../test/harness/run";
+import { loadStackFile } from "../test/harness/stackfile";
+
+/*
+ * The offline plan: the real program under Pulumi's mocks, with no CLI and no
+ * credentials. Its JSON is a contract for review tools (docs/plan-json.md): fields
+ * are added, never renamed.
+ */
+
+export interface PlanSubnet {
+  role: Role | null;
+  zone: string | null;
+  kind: string;
+  cidr: string;
+  required: number;
+  usable: number;
+}
+
+export interface PlanDocument {
+  project: "cellplane";
+  stack: string;
+  cloud: string;
+  region: string;
+  cells: { id: string; cidr: string; state: string; serviceCidr: string; dnsServiceIp: string; subnets: PlanSubnet[] }[];
+  isolation: { from: string; to: string; protocol: string; ports: number[]; why: string }[];
+  resources: {
+    urn: string;
+    id: string | null;
+    type: string;
+    name: string;
+    parent: string | null;
+    inputs: Record<string, unknown>;
+    dependencies: string[];
+    protect: boolean;
+    provider: string | null;
+  }[];
+  policy: { violations: { policy: string; level: string; urn: string; message: string }[] };
+  summary: { resourceCount: number; byType: Record<string, number>; buildsResources: boolean };
+}
+
+export type PlanOutcome =
+  | { kind: "ok"; doc: PlanDocument; config: RegionConfig; registrations: Registration[] }
+  | { kind: "config-error"; problems: Problem[] };
+
+/** Validates the stack file, then runs the program under mocks. Config errors are returned, not thrown. */
+export async function buildPlan(stack: string, dir?: string, previousOutputs?: Record<string, unknown>): Promise<PlanOutcome> {
+  const file = loadStackFile(stack, dir);
+  const validated = validateConfig(rawFromFlatConfig(file.config));
+  if (!validated.ok) return { kind: "config-error", problems: validated.problems };
+  const config = validated.value;
+  // Imported here so that a config error never loads the provider SDKs.
+  const { program } = await import("../cells/program");
+  const run = await runProgram({ ...file, program, previousOutputs });
+  const byType: Record<string, number> = {};
+  for (const r of run.registrations) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  const doc: PlanDocument = {
+    project: "cellplane",
+    stack,
+    cloud: config.cloud,
+    region: config.region,
+    cells: config.cells.map((c) => cellEntry(c.id, c.state, config.plans[c.id])),
+    isolation: FLOWS.map(({ from, to, protocol, ports, why }) => ({ from, to, protocol, ports, why })),
+    resources: run.registrations.map((r) => ({
+      urn: r.urn,
+      id: r.id,
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      inputs: maskSecrets(r.inputs),
+      dependencies: r.dependencies,
+      protect: r.protect,
+      provider: r.provider,
+    })),
+    policy: { violations: [] },
+    summary: { resourceCount: run.registrations.length, byType, buildsResources: PROVIDERS[config.cloud].buildsResources },
+  };
+  return { kind: "ok", doc, config, registrations: run.registrations };
+}
+
+function cellEntry(id: string, state: string, plan: CellIpPlan): PlanDocument["cells"][number] {
+  return {
+    id,
+    cidr: plan.cidr,
+    state,
+    serviceCidr: plan.serviceCidr,
+    dnsServiceIp: plan.dnsServiceIp,
+    subnets: plan.subnets.map(({ role, zone, kind, cidr, required, usable }) => ({ role, zone, kind, cidr, required, usable })),
+  };
+}
+
+/** Plain tables when not on a terminal, so logs and CI output carry no colour codes. */
+function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
+  const tty = process.stdout.isTTY === true;
+  return new Table({ head, style: { compact: true, head: tty ? ["cyan"] : [], border: tty ? ["grey"] : [] }, ...extra });
+}
+
+/** Human-readable plan: cells, each cell's IP plan, resource counts by type. */
+export function renderPlan(doc: PlanDocument): string {
+  const out: string[] = [];
+  out.push(`cellplane plan: stack ${doc.stack} (${doc.cloud} ${doc.region}), ${doc.cells.length} cell(s)`);
+  const cells = table(["cell", "cidr", "state", "subnets", "service cidr"]);
+  for (const c of doc.cells) cells.push([c.id, c.cidr, c.state, String(c.subnets.length), c.serviceCidr]);
+  out.push(cells.toString());
+  for (const c of doc.cells) {
+    out.push(`\nIP plan of ${c.id} (${c.cidr})`);
+    const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
+    for (const s of c.subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
+    out.push(t.toString());
+  }
+  out.push(`\nIsolation (everything else between roles is denied)`);
+  const iso = table(["from", "to", "protocol", "ports", "why"], { colWidths: [18, 18, 10, 28, 60], wordWrap: true });
+  for (const f of doc.isolation) iso.push([f.from, f.to, f.protocol, f.ports.join(", "), f.why]);
+  out.push(iso.toString());
+  out.push(`\nResources: ${doc.summary.resourceCount}`);
+  const types = table(["type", "count"]);
+  for (const [type, n] of Object.entries(doc.summary.byType).sort()) types.push([type, String(n)]);
+  out.push(types.toString());
+  if (!doc.summary.buildsResources) {
+    out.push(`\nnote: the ${doc.cloud} provider plans IP layouts only so far; its network and clusters are not built yet.`);
+  }
+  return out.join("\n");
+}
+
+export function writePlanJson(doc: PlanDocument, file: string): void {
+  writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
+}

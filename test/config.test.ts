@@ -1,0 +1,149 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { validateConfig } from "../cells/config";
+import { formatPath, Problem } from "../cells/plan/model";
+import { EXAMPLE_STACKS, exampleRaw } from "./helpers";
+
+function problemsOf(raw: Record<string, unknown>): Problem[] {
+  const r = validateConfig(raw);
+  if (r.ok) throw new Error("expected the config to be refused");
+  return r.problems;
+}
+
+function pathsOf(raw: Record<string, unknown>): string[] {
+  return problemsOf(raw).map((p) => formatPath(p.path));
+}
+
+describe("stack config (cells/config.ts)", () => {
+  for (const stack of EXAMPLE_STACKS) {
+    it(`accepts the example stack ${stack} and plans every cell`, () => {
+      const r = validateConfig(exampleRaw(stack));
+      if (!r.ok) throw new Error(r.problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join("\n"));
+      expect(Object.keys(r.value.plans).sort()).to.deep.equal(r.value.cells.map((c) => c.id));
+    });
+  }
+
+  it("applies defaults, region settings and cell overrides in that order", () => {
+    const r = validateConfig(exampleRaw("prod-azure"));
+    if (!r.ok) throw new Error("example must validate");
+    const c002 = r.value.cells.find((c) => c.id === "c002")!;
+    expect(c002.clusters["data-plane"].maxNodesPerZone).to.equal(200); // cell override
+    expect(c002.clusters["data-plane"].vmSize).to.equal("Standard_E16ds_v5"); // region setting
+    expect(c002.clusters.proxy.vmSize).to.equal("Standard_D8ds_v5"); // default
+    expect(r.value.protect).to.equal(true);
+    expect(r.value.serviceCidr).to.equal("172.20.0.0/16");
+    expect(r.value.platform.charts.istio).to.match(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("reports every problem at once, each with its property path and a fix", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c002.cidr = "10.64.0.0/15"; // overlaps c001
+    raw.cells.c003.cidr = "10.66.0/16"; // malformed
+    raw.cells.c004 = { cidr: "10.70.0.0/24" }; // too small
+    raw.cells.c005 = { cidr: "192.168.0.0/16" }; // outside the pool
+    raw.colour = "blue"; // unknown key
+    const problems = problemsOf(raw);
+    const paths = problems.map((p) => formatPath(p.path));
+    expect(paths).to.include.members([
+      "cellplane:cells.c002.cidr",
+      "cellplane:cells.c003.cidr",
+      "cellplane:cells.c004.cidr",
+      "cellplane:cells.c005.cidr",
+      "cellplane:colour",
+    ]);
+    for (const p of problems) expect(p.fix, formatPath(p.path)).to.be.a("string").and.not.equal("");
+    expect(problems.find((p) => p.message.includes("overlaps cells.c001.cidr"))?.message).to.equal("10.64.0.0/15 overlaps cells.c001.cidr (10.64.0.0/16)");
+  });
+
+  it("refuses a misaligned CIDR and says which block it falls in", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c001.cidr = "10.64.1.0/16";
+    expect(problemsOf(raw).find((p) => formatPath(p.path) === "cellplane:cells.c001.cidr")?.message).to.match(/not aligned.*10\.64\.0\.0\/16/);
+  });
+
+  it("refuses an AWS cell larger than /16", () => {
+    const raw = exampleRaw("prod-aws");
+    raw.cells.c002.cidr = "10.130.0.0/15";
+    expect(problemsOf(raw).map((p) => p.message)).to.include("a /15 is larger than a aws VPC may be (/16 at most)");
+  });
+
+  it("refuses cells overlapping the service range, and a service range inside the pool", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.serviceCidr = "10.66.0.0/16";
+    expect(pathsOf(raw)).to.include.members(["cellplane:cells.c003.cidr", "cellplane:serviceCidr"]);
+  });
+
+  it("refuses zone names of the wrong cloud and duplicate zones", () => {
+    const aws = exampleRaw("prod-aws");
+    aws.zones = ["usw2-az1", "us-west-2b", "usw2-az1"];
+    const problems = problemsOf(aws);
+    expect(problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:zones[1]", "cellplane:zones[2]"]);
+    expect(problems[0].message).to.match(/not an AWS AZ ID/);
+    const wrongRegion = exampleRaw("prod-aws");
+    wrongRegion.zones = ["use1-az1", "usw2-az2"];
+    expect(problemsOf(wrongRegion)[0].message).to.match(/not an AZ ID of us-west-2/);
+    const azure = exampleRaw("prod-azure");
+    azure.zones = ["1", "4"];
+    expect(pathsOf(azure)).to.deep.equal(["cellplane:zones[1]"]);
+    const gcp = exampleRaw("prod-gcp");
+    gcp.zones = ["us-east1-b"];
+    expect(pathsOf(gcp)).to.deep.equal(["cellplane:zones[0]"]);
+  });
+
+  it("refuses node counts above the cloud's pool limit and Kubernetes' cluster limit, and maxPods above the cloud cap", () => {
+    const raw = exampleRaw("prod-aws");
+    raw.cells.c001.clusters = { "data-plane": { maxNodesPerZone: 500 } }; // EKS: 450 per node group
+    raw.clusters.proxy = { maxPodsPerNode: 251 }; // above 250 on AWS
+    raw.cells.c002.clusters = { "data-plane": { maxNodesPerZone: 2000 } };
+    const problems = problemsOf(raw);
+    const paths = problems.map((p) => formatPath(p.path));
+    expect(paths).to.include("cellplane:cells.c001.clusters.data-plane.maxNodesPerZone");
+    expect(paths).to.include("cellplane:clusters.proxy.maxPodsPerNode");
+    expect(problems.some((p) => /above Kubernetes' 5000 nodes per cluster/.test(p.message))).to.equal(true);
+  });
+
+  it("refuses a capacity that does not fit the cell", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c003.clusters = { "data-plane": { maxNodesPerZone: 900 } };
+    const p = problemsOf(raw).find((x) => formatPath(x.path) === "cellplane:cells.c003.cidr");
+    expect(p?.message).to.match(/needs \d+ addresses \(a \/\d+\), but 10\.66\.0\.0\/16 has 65536/);
+  });
+
+  it("refuses unknown keys at any depth, by their own path", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c001.zone = "1";
+    raw.maintenance.weekday = "Monday";
+    expect(pathsOf(raw)).to.include.members(["cellplane:cells.c001.zone", "cellplane:maintenance.weekday"]);
+  });
+
+  it("refuses a public API server without authorized ranges", () => {
+    const raw = exampleRaw("prod-azure");
+    delete raw.apiServer;
+    expect(pathsOf(raw)).to.deep.equal(["cellplane:apiServer"]);
+  });
+
+  it("keeps a cell's plan independent of every other cell (add, remove, reorder)", () => {
+    const base = exampleRaw("prod-azure");
+    const reference = validateConfig(base);
+    if (!reference.ok) throw new Error("example must validate");
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 3, max: 60 }), { maxLength: 8 }), fc.boolean(), fc.boolean(), (extra, dropC003, reverse) => {
+        const raw = structuredClone(base);
+        for (const n of extra) raw.cells[`x${n}`] = { cidr: `10.${64 + n}.0.0/16`, clusters: { proxy: { maxNodesPerZone: n } } };
+        if (dropC003) delete raw.cells.c003;
+        if (reverse) raw.cells = Object.fromEntries(Object.entries(raw.cells).reverse());
+        const r = validateConfig(raw);
+        if (!r.ok) throw new Error(r.problems[0].message);
+        expect(r.value.plans.c001).to.deep.equal(reference.value.plans.c001);
+        expect(r.value.plans.c002).to.deep.equal(reference.value.plans.c002);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it("refuses a cell id that cannot be part of a name", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells["Cell_1"] = { cidr: "10.80.0.0/16" };
+    expect(pathsOf(raw)).to.deep.equal(["cellplane:cells.Cell_1"]);
+  });
+});
