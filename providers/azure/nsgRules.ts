@@ -11,8 +11,9 @@ import { CellIpPlan, ROLES, Role } from "../../cells/plan/model";
  *   100        allow within the role
  *   110        allow AzureLoadBalancer (health probes)
  *   1000+slot  allow a listed cross-role flow (slot from isolation.ts, never reused)
- *   2000+slot  allow Internet ingress from the allow-list (slot from INGRESS)
- *   4000       deny every other role of the cell; above the default AllowVnetInBound (65000)
+ *   2000       deny every other role of the cell; above the default AllowVnetInBound (65000)
+ *              and above Internet ingress, whose allow-list may be 0.0.0.0/0
+ *   3000+slot  allow Internet ingress from the allow-list (slot from INGRESS)
  */
 
 export interface NsgRule {
@@ -28,7 +29,7 @@ export interface NsgRule {
   description: string;
 }
 
-export const PRIORITY = { intraRole: 100, loadBalancer: 110, flowBase: 1000, ingressBase: 2000, denyOtherRoles: 4000 } as const;
+export const PRIORITY = { intraRole: 100, loadBalancer: 110, flowBase: 1000, denyOtherRoles: 2000, ingressBase: 3000 } as const;
 
 const PROTOCOL: Record<Protocol, NsgRule["protocol"]> = { tcp: "Tcp", udp: "Udp" };
 

@@ -24,7 +24,7 @@ export interface Registration {
 
 export interface RunResult {
   registrations: Registration[];
-  /** Stack outputs with secrets unwrapped; `secretOutputs` says which top-level keys were secret. */
+  /** Stack outputs as serialized for the engine: secrets are wrapped in Pulumi's secret envelope (see unwrapSecrets). */
   outputs: Record<string, any>;
 }
 
@@ -38,6 +38,7 @@ export interface RunOptions extends MockOptions {
 
 /** The subset of the mock monitor's RPC surface we wrap; its request objects are the engine's protobufs. */
 interface MonitorLike {
+  registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, any> } | undefined }, cb: (err: Error | null, resp?: unknown) => void): void;
   registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string; getId(): string }) => void): void;
 }
 interface RegisterRequest {
@@ -88,7 +89,14 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         cb(err, resp);
       });
     };
-    const outputs = (await pulumi.runtime.runInPulumiStack(opts.program)) ?? {};
+    // Stack outputs as the engine receives them: secrets keep their envelope.
+    let outputs: Record<string, any> = {};
+    const originalOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req, cb) => {
+      if (req.getUrn().includes("::pulumi:pulumi:Stack::")) outputs = req.getOutputs()?.toJavaScript() ?? {};
+      originalOutputs(req, cb);
+    };
+    await pulumi.runtime.runInPulumiStack(opts.program);
     // Registrations still in flight (children registered from applies) finish here.
     await pulumi.runtime.disconnect();
     return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
