@@ -3,7 +3,7 @@ import { CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clo
 import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN } from "./plan/naming";
-import { DEFAULT_CHARTS } from "./plan/charts";
+import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
 /*
  * The stack config schema of a region (namespace `cellplane:`), its defaults and
@@ -99,10 +99,11 @@ const cellSchema = z.strictObject({
 
 const weekday = z.enum(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]);
 
+const chartVersion = z.string().regex(EXACT_VERSION, { error: "must be an exact chart version such as 1.30.1: no ranges, no latest" });
 const chartsSchema = z.strictObject({
-  certManager: z.string(),
-  externalDns: z.string(),
-  istio: z.string(),
+  certManager: chartVersion,
+  externalDns: chartVersion,
+  istio: chartVersion,
 });
 
 export const configSchema = z.strictObject({
