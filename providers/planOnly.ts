@@ -1,0 +1,23 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Cloud } from "../cells/plan/model";
+import { CloudProvider } from "./types";
+
+/**
+ * A cloud whose IP plan is complete but whose network and clusters are not built
+ * yet: its cells register their Cell component only, and `plan` says so rather
+ * than pretending.
+ */
+export function planOnlyProvider(cloud: Cloud): CloudProvider {
+  return {
+    cloud,
+    buildsResources: false,
+    buildNetwork: () => ({
+      container: pulumi.output(""),
+      networkId: pulumi.output(""),
+      subnetIds: {},
+      natPublicIps: {},
+      readyForClusters: { proxy: [], "data-plane-mgmt": [], "data-plane": [] },
+    }),
+    buildClusters: () => ({}),
+  };
+}
