@@ -113,6 +113,17 @@ export function renderPlan(doc: PlanDocument): string {
     for (const s of c.subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
     out.push(t.toString());
   }
+  for (const c of doc.cells) {
+    const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
+    const children = doc.resources.filter((r) => r.parent === cellUrn);
+    if (children.length === 0) continue;
+    out.push(`\nResources of ${c.id}`);
+    const t = table(["type", "count", "names"], { colWidths: [50, 7, 70], wordWrap: true });
+    const byType = new Map<string, string[]>();
+    for (const r of children) byType.set(r.type, [...(byType.get(r.type) ?? []), r.name]);
+    for (const [type, names] of [...byType.entries()].sort()) t.push([type, String(names.length), names.length <= 9 ? names.join(", ") : `${names.slice(0, 3).join(", ")}, ...`]);
+    out.push(t.toString());
+  }
   out.push(`\nIsolation (everything else between roles is denied)`);
   const iso = table(["from", "to", "protocol", "ports", "why"], { colWidths: [18, 18, 10, 28, 60], wordWrap: true });
   for (const f of doc.isolation) iso.push([f.from, f.to, f.protocol, f.ports.join(", "), f.why]);

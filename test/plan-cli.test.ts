@@ -56,7 +56,10 @@ describe("cellctl plan (npm run plan)", function () {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "cellplane-json-")), "plan.json");
     const r = cellctl(["plan", "--stack", "prod-azure", "--json", out]);
     expect(r.code, r.stderr).to.equal(0);
-    for (const cell of ["c001", "c002", "c003"]) expect(r.stdout).to.include(`IP plan of ${cell}`);
+    for (const cell of ["c001", "c002", "c003"]) {
+      expect(r.stdout).to.include(`IP plan of ${cell}`);
+      expect(r.stdout).to.match(new RegExp(`Resources of ${cell}[\\s\\S]*?azure-native:network:NatGateway +│ 3 +│ ${cell}-z1-nat, ${cell}-z2-nat, ${cell}-z3-nat`));
+    }
     expect(r.stdout).to.match(/azure-native:network:Subnet\s+│ 54/);
     const doc = JSON.parse(readFileSync(out, "utf8"));
     expect(doc).to.include({ project: "cellplane", stack: "prod-azure", cloud: "azure", region: "eastus2" });
