@@ -96,7 +96,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       if (req.getUrn().includes("::pulumi:pulumi:Stack::")) outputs = req.getOutputs()?.toJavaScript() ?? {};
       originalOutputs(req, cb);
     };
-    await pulumi.runtime.runInPulumiStack(opts.program);
+    try {
+      await pulumi.runtime.runInPulumiStack(opts.program);
+    } catch (err) {
+      // Tests assert what a failed run registered (an invalid config must register nothing).
+      throw Object.assign(err as Error, { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack") });
+    }
     // Registrations still in flight (children registered from applies) finish here.
     await pulumi.runtime.disconnect();
     return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
@@ -105,12 +110,17 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   }
 }
 
+/** Pulumi's wire envelope of a secret value: {[SECRET_SIG_KEY]: SECRET_SIG, value}. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const isSecret = (v: any): boolean => v?.[SECRET_SIG_KEY] === SECRET_SIG;
+
 /** Unwraps Pulumi's secret envelopes in deserialized values, reporting whether any were found. */
 export function unwrapSecrets(value: any): { value: any; secret: boolean } {
   let secret = false;
   const walk = (v: any): any => {
     if (v && typeof v === "object") {
-      if (v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") {
+      if (isSecret(v)) {
         secret = true;
         return walk(v.value);
       }
@@ -125,7 +135,7 @@ export function unwrapSecrets(value: any): { value: any; secret: boolean } {
 /** Replaces secret values with "[secret]", for output that is printed or written to files. */
 export function maskSecrets(value: any): any {
   if (value && typeof value === "object") {
-    if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return "[secret]";
+    if (isSecret(value)) return "[secret]";
     if (Array.isArray(value)) return value.map(maskSecrets);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v)]));
   }
