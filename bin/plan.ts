@@ -95,7 +95,7 @@ function cellEntry(id: string, state: string, plan: CellIpPlan): PlanDocument["c
 }
 
 /** Plain tables when not on a terminal, so logs and CI output carry no colour codes. */
-function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
+export function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
   const tty = process.stdout.isTTY === true;
   return new Table({ head, style: { compact: true, head: tty ? ["cyan"] : [], border: tty ? ["grey"] : [] }, ...extra });
 }

@@ -89,7 +89,7 @@ export function translatePulumiError(err: unknown, what: string, stack: string):
   if (err instanceof UserError || err instanceof InfraError) return err;
   if (isConcurrentUpdate(err)) return err as Error;
   if (isPulumiMissing(err)) {
-    return new InfraError("cli-missing", `cannot ${what}: the Pulumi CLI is not installed or not on PATH (spawn pulumi ENOENT).\n  fix: ${PULUMI_INSTALL_HINT}`);
+    return new InfraError("cli-missing", `changing stack ${stack} needs the Pulumi CLI, and it is not installed or not on PATH (spawn pulumi ENOENT); nothing was changed.\n  fix: ${PULUMI_INSTALL_HINT}`);
   }
   if (err instanceof StackNotFoundError) {
     return new UserError(

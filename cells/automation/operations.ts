@@ -162,7 +162,14 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
     report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
     return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts };
   } catch (err) {
-    if (written.length > 0 && !upStarted) await stack.removeConfig(cellKey(id), { path: true });
+    if (written.length > 0 && !upStarted) {
+      try {
+        await stack.removeConfig(cellKey(id), { path: true });
+      } catch (revertError) {
+        const how = `\n  and removing the config of ${id} again failed (${(revertError as Error).message.split("\n")[0]}): remove it with \`pulumi config rm --path ${cellKey(id)} --stack ${stack.name}\``;
+        if (err instanceof Error) err.message += how;
+      }
+    }
     const resume = `run the same add again (id ${id}) to resume: it is idempotent`;
     if (signal?.aborted) {
       throw upStarted ? new InfraError("cancelled", `cancelled during the update of cell ${id}; ${resume}`) : cancelled();
@@ -280,8 +287,13 @@ export async function retireCell(stack: StackBackend, id: string, options: Retir
     }
   } catch (err) {
     if (!destroyStarted && result.unprotected.length > 0) {
-      await stack.setProtected(result.unprotected, true);
-      result.unprotected = [];
+      try {
+        await stack.setProtected(result.unprotected, true);
+        result.unprotected = [];
+      } catch (reprotectError) {
+        const how = `\n  and protecting its resources again failed (${(reprotectError as Error).message.split("\n")[0]}): run \`pulumi state protect --stack ${stack.name} --yes ${result.unprotected.join(" ")}\``;
+        if (err instanceof Error) err.message += how;
+      }
     }
     const stillUnprotected = result.unprotected.length > 0 ? ` (${result.unprotected.length} of its resources are unprotected now)` : "";
     const resume = `cell ${id} stays draining in config${stillUnprotected}; run the same retire again to resume`;
