@@ -1,4 +1,5 @@
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { ConfigError } from "../config";
 
 /*
  * Errors of the control plane, in two families that decide cellctl's exit code:
@@ -86,7 +87,7 @@ export function engineMessage(err: unknown): string {
  * is returned as it is, so the retry loop can recognise it.
  */
 export function translatePulumiError(err: unknown, what: string, stack: string): Error {
-  if (err instanceof UserError || err instanceof InfraError) return err;
+  if (err instanceof UserError || err instanceof InfraError || err instanceof ConfigError) return err;
   if (isConcurrentUpdate(err)) return err as Error;
   if (isPulumiMissing(err)) {
     return new InfraError("cli-missing", `changing stack ${stack} needs the Pulumi CLI, and it is not installed or not on PATH (spawn pulumi ENOENT); nothing was changed.\n  fix: ${PULUMI_INSTALL_HINT}`);

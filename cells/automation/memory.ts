@@ -8,7 +8,7 @@ import { RegionConfig, rawFromFlatConfig, validateConfig } from "../config";
 import { formatProblems, ROLES } from "../plan/model";
 import { loadStackFile } from "../../test/harness/stackfile";
 import { DestroyRunOptions, EngineRunOptions, StackBackend, StateResource, UpdateRunOptions } from "./backend";
-import { CELL_TYPE, REGION_TYPE } from "./guard";
+import { CELL_TYPE, isChange, REGION_TYPE } from "./guard";
 
 /*
  * An in-memory StackBackend that behaves like a Pulumi stack, for tests of the
@@ -131,7 +131,7 @@ type Step = { op: OpType; urn: string; type: string; res?: ModelResource; old?: 
  * An in-memory stack. See the module comment; the knobs tests use:
  * - `lockedFor(n)`: the next n engine commands fail as a locked stack does;
  * - `injectSteps([...])`: previews and updates also report these steps;
- * - `failUpAfter(k, message)`: the next update fails with an engine error after k steps.
+ * - `failUpAfter(k, message)`: the next update fails with an engine error after k changes.
  */
 export class InMemoryStack implements StackBackend {
   /** Every call received, in order. */
@@ -176,7 +176,7 @@ export class InMemoryStack implements StackBackend {
     return this;
   }
 
-  /** The next update fails with an engine error after `after` steps are done. */
+  /** The next update fails with an engine error after `after` changes (creates, updates, deletes) are done. */
   failUpAfter(after: number, message: string): this {
     this.upFailure = { after, message };
     return this;
@@ -244,7 +244,7 @@ export class InMemoryStack implements StackBackend {
       this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
       this.apply(step);
       this.emit({ resOutputsEvent: { metadata: this.metadata(step) } }, options);
-      done += 1;
+      if (isChange(step.op)) done += 1;
     }
     this.emit({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: countOps(steps), policyPacks: {} } }, options);
     return { resourceChanges: countOps(steps) };

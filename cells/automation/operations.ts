@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { StackBackend } from "./backend";
 import { AddCellRequest, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY } from "./cells";
-import { InfraError, UserError } from "./errors";
+import { InfraError, translatePulumiError, UserError } from "./errors";
 import { assertInsideCell, isChange, isInCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
 import { cancelled, checkSignal, RetryPolicy, retryWhileLocked } from "./retry";
@@ -161,13 +161,14 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
     );
     report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
     return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts };
-  } catch (err) {
+  } catch (caught) {
+    const err = translatePulumiError(caught, `add cell ${id}`, stack.name);
     if (written.length > 0 && !upStarted) {
       try {
         await stack.removeConfig(cellKey(id), { path: true });
       } catch (revertError) {
         const how = `\n  and removing the config of ${id} again failed (${(revertError as Error).message.split("\n")[0]}): remove it with \`pulumi config rm --path ${cellKey(id)} --stack ${stack.name}\``;
-        if (err instanceof Error) err.message += how;
+        err.message += how;
       }
     }
     const resume = `run the same add again (id ${id}) to resume: it is idempotent`;
@@ -285,14 +286,15 @@ export async function retireCell(stack: StackBackend, id: string, options: Retir
       result.destroyed = value;
       result.attempts = attempts;
     }
-  } catch (err) {
+  } catch (caught) {
+    const err = translatePulumiError(caught, `retire cell ${id}`, stack.name);
     if (!destroyStarted && result.unprotected.length > 0) {
       try {
         await stack.setProtected(result.unprotected, true);
         result.unprotected = [];
       } catch (reprotectError) {
         const how = `\n  and protecting its resources again failed (${(reprotectError as Error).message.split("\n")[0]}): run \`pulumi state protect --stack ${stack.name} --yes ${result.unprotected.join(" ")}\``;
-        if (err instanceof Error) err.message += how;
+        err.message += how;
       }
     }
     const stillUnprotected = result.unprotected.length > 0 ? ` (${result.unprotected.length} of its resources are unprotected now)` : "";
