@@ -13,6 +13,7 @@ import {
   RegionSummary,
   retireCell,
   RetireCellResult,
+  RetryPolicy,
   StackBackend,
   StackFileConfig,
   UserError,
@@ -29,7 +30,7 @@ import { table } from "./plan";
 /** What the cells commands need from the outside world; tests pass fakes. */
 export interface CliEnv {
   stdout: { write(s: string): unknown; isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
   /** Whether a human can answer a question (stdin and stderr are terminals). */
   interactive: boolean;
   /** Asks a yes/no question; true for yes. */
@@ -38,6 +39,8 @@ export interface CliEnv {
   openStack(name: string, dir: string | undefined): StackBackend;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
+  /** Retry of a locked stack (default: the library's DEFAULT_RETRY). */
+  retry?: Partial<RetryPolicy>;
 }
 
 interface CommonOptions {
@@ -62,7 +65,7 @@ function progressRenderer(env: CliEnv, json: boolean): { listener: ProgressListe
     const resourcePhase = p.phase === "up" || p.phase === "destroy";
     if (resourcePhase && env.stderr.isTTY) {
       if (!bar) {
-        bar = new SingleBar({ stream: env.stderr, format: `${p.phase.padEnd(7)} [{bar}] {value}/{total} {current}`, hideCursor: true, barsize: 30 });
+        bar = new SingleBar({ stream: env.stderr as NodeJS.WritableStream, format: `${p.phase.padEnd(7)} [{bar}] {value}/{total} {current}`, hideCursor: true, barsize: 30 });
         bar.start(p.total, p.done, { current: "" });
       }
       bar.setTotal(p.total);
@@ -186,7 +189,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         const result = await addCell(
           backend,
           { id: plan.cell.id, cidr: plan.cell.cidr },
-          { onProgress: progress.listener, signal: env.signal, policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined },
+          { onProgress: progress.listener, signal: env.signal, retry: env.retry, policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined },
         );
         progress.stop();
         if (o.json) printJson(env, { dryRun: false, ...result });
@@ -214,6 +217,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
           unprotect: o.unprotect,
           onProgress: progress.listener,
           signal: env.signal,
+          retry: env.retry,
         });
         progress.stop();
         if (o.json) printJson(env, result);
