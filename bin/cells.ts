@@ -19,7 +19,7 @@ import {
   UserError,
 } from "../cells/automation";
 import { ROLES } from "../cells/plan/model";
-import { table } from "./plan";
+import { ipPlanTable, table } from "./plan";
 
 /*
  * `cellctl cells list|add|retire`: a thin CLI over cells/automation. Human output
@@ -104,9 +104,7 @@ function renderDryRun(p: AddCellResourcePlan): string {
   if (p.exists) out.push(`cell ${p.cell.id} is already in config: an add writes nothing and converges it`);
   else out.push(`config to write:\n${p.config.map((w) => `  ${w.key} = ${w.value}`).join("\n")}`);
   out.push(`\nIP plan of ${p.cell.id} (${p.ipPlan.cidr}), service range ${p.ipPlan.serviceCidr}`);
-  const ip = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
-  for (const s of p.ipPlan.subnets) ip.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
-  out.push(ip.toString());
+  out.push(ipPlanTable(p.ipPlan.subnets));
   out.push(`\nResources of ${p.cell.id}: ${p.summary.resourceCount} (protected: ${p.resources.filter((r) => r.protect).length})`);
   const types = table(["type", "count"]);
   for (const [type, n] of Object.entries(p.summary.byType).sort()) types.push([type, String(n)]);

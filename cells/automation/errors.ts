@@ -48,6 +48,7 @@ export class BlastRadiusError extends InfraError {
   }
 }
 
+/** How to get the Pulumi CLI and a backend; part of every "CLI missing" error. */
 export const PULUMI_INSTALL_HINT =
   "install the Pulumi CLI: https://www.pulumi.com/docs/install/ (Linux/macOS: curl -fsSL https://get.pulumi.com | sh), " +
   "then choose a backend: `pulumi login` (Pulumi Cloud, or PULUMI_ACCESS_TOKEN) or PULUMI_BACKEND_URL=file://~/.pulumi-state (also s3://, azblob://, gs://)";

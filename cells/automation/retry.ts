@@ -60,6 +60,7 @@ export function backoffDelay(n: number, policy: Pick<RetryPolicy, "baseDelayMs" 
   return Math.floor(policy.random() * backoffCeiling(n, policy));
 }
 
+/** The error of an operation stopped by its AbortSignal (kind `cancelled`). */
 export function cancelled(): InfraError {
   return new InfraError("cancelled", "cancelled; nothing more was started. Run the same command again to resume: it is idempotent");
 }
