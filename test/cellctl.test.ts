@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import { InMemoryStack, urnOf } from "../cells/automation";
 import { CliEnv } from "../bin/cells";
 import type * as Cellctl from "../bin/cellctl";
@@ -96,6 +97,24 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal("cell c004 (10.67.0.0/16) added to stack prod-azure: 9 create\n");
     expect(r.stderr).to.include("cellctl: writing cellplane:cells.c004.cidr").and.to.include("cellctl: up: 9 resource(s) to change").and.to.include("cellctl: cell c004 is up");
+  });
+
+  it("draws a progress bar on a terminal's stderr: resources done / total and the current step", async () => {
+    const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+    let drawn = "";
+    stderr.on("data", (d: Buffer) => (drawn += d.toString()));
+    const dir = scratchProject();
+    const stack = deployed(dir);
+    const code = await main(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes"], {
+      stdout: { write: () => true },
+      stderr,
+      interactive: true,
+      confirm: async () => false,
+      openStack: () => stack,
+    });
+    expect(code).to.equal(0);
+    expect(drawn).to.match(/up +\[-+\] 0\/9/);
+    expect(drawn).to.match(/up +\[=+\] 9\/9 create c004-/);
   });
 
   it("refuses to change a stack without --yes when not on a terminal (exit 1), and writes nothing", async () => {
