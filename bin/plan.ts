@@ -154,9 +154,16 @@ function descendants(resources: PlanDocument["resources"], root: string | undefi
 }
 
 /** Plain tables when not on a terminal, so logs and CI output carry no colour codes. */
-function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
+export function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
   const tty = process.stdout.isTTY === true;
   return new Table({ head, style: { compact: true, head: tty ? ["cyan"] : [], border: tty ? ["grey"] : [] }, ...extra });
+}
+
+/** One cell's IP plan as a table: a block per (role, zone, kind). */
+export function ipPlanTable(subnets: readonly PlanSubnet[]): string {
+  const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
+  for (const s of subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
+  return t.toString();
 }
 
 /** Human-readable plan: cells, each cell's IP plan, resource counts by type. */
@@ -168,9 +175,7 @@ export function renderPlan(doc: PlanDocument): string {
   out.push(cells.toString());
   for (const c of doc.cells) {
     out.push(`\nIP plan of ${c.id} (${c.cidr})`);
-    const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
-    for (const s of c.subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
-    out.push(t.toString());
+    out.push(ipPlanTable(c.subnets));
   }
   for (const c of doc.cells) {
     const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
