@@ -277,13 +277,13 @@ describe("automation: addCell", () => {
     expect(r.preview.read).to.equal(1); // the program's StackReference to its own last deployment
   });
 
-  it("lets the first cell of an empty stack create the region scaffolding (stack, Region, default provider)", async () => {
+  it("lets the first cell of an empty stack create the region scaffolding (stack, Region and its DNS zone, default provider)", async () => {
     const raw = exampleRaw(STACK);
     delete raw.cells;
     const stack = new InMemoryStack(STACK, { config: flatFromRaw(raw), deployed: false });
     const r = await addCell(stack);
     expect(r.cell).to.include({ id: "c001", cidr: "10.64.0.0/16" });
-    expect(stack.urns()).to.include(urn(["cellplane:cells:Region"], "region"));
+    expect(stack.urns()).to.include.members([urn(["cellplane:cells:Region"], "region"), urn(["cellplane:cells:Region", "azure-native:dns:Zone"], "region-dns-zone")]);
   });
 
   it("passes the policy pack to preview and up when configured (option or CELLPLANE_POLICY_PACK)", async () => {

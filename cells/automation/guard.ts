@@ -68,15 +68,24 @@ export function stepsFromEvents(events: readonly EngineEvent[]): PlannedStep[] {
  * Steps of an `add` that leave the new cell. Allowed outside the cell:
  * - the stack resource itself (a change of stack outputs is not a resource change);
  * - creating the scaffolding the first cell of an empty stack needs: the Region
- *   component and the default providers. Those are creates only; an update,
- *   replace or delete of either is reported like any other.
+ *   component, the default providers and, in the same preview that creates the
+ *   Region, the region's own resources (its DNS zone). Those are creates only; an
+ *   update, replace or delete of any of them is reported like any other, and a
+ *   region-level create in a stack that already has its Region is reported too.
  */
 export function outsideAddedCell(steps: readonly PlannedStep[], cellId: string): PlannedStep[] {
+  const newRegion = steps.some((s) => s.type === REGION_TYPE && s.op === "create");
   return steps.filter((s) => {
     if (!isChange(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
-    const scaffolding = s.type === REGION_TYPE || (s.type.startsWith("pulumi:providers:") && parseUrn(s.urn).name.startsWith("default"));
-    return !(s.op === "create" && scaffolding);
+    return !(s.op === "create" && isScaffolding(s, newRegion));
   });
+}
+
+function isScaffolding(s: PlannedStep, newRegion: boolean): boolean {
+  const { types, name } = parseUrn(s.urn);
+  const ancestors = types.slice(0, -1);
+  const regionOwn = newRegion && ancestors.includes(REGION_TYPE) && !ancestors.includes(CELL_TYPE);
+  return s.type === REGION_TYPE || regionOwn || (s.type.startsWith("pulumi:providers:") && name.startsWith("default"));
 }
 
 /** Steps of a `retire` that leave the cell: anything outside it that would change. */

@@ -45,7 +45,7 @@ export function urnOf(stack: string, types: readonly string[], name: string): st
 
 /**
  * The default model: the shape of cellplane's program (stack, default provider,
- * the deployed-plan StackReference, Region, and per cell a Cell component with a
+ * the deployed-plan StackReference, Region and its DNS zone, and per cell a Cell component with a
  * resource group, a VNET, three clusters and their subnets). Stateful resources are
  * protected as `cellplane:protect` says.
  */
@@ -58,6 +58,8 @@ export const cellModel: ProgramModel = (config, stack) => {
     { urn: urnOf(stack, [`pulumi:providers:${pkg}`], "default_3_28_0"), type: `pulumi:providers:${pkg}`, parent: stackUrn, protect: false, inputs: {} },
     { urn: urnOf(stack, ["pulumi:pulumi:StackReference"], "deployed"), type: "pulumi:pulumi:StackReference", parent: stackUrn, protect: false, inputs: {}, read: true },
     { urn: regionUrn, type: REGION_TYPE, parent: stackUrn, protect: false, inputs: {} },
+    // The region's own resource: its DNS zone, above every cell.
+    { urn: urnOf(stack, [REGION_TYPE, `${pkg}:dns:Zone`], "region-dns-zone"), type: `${pkg}:dns:Zone`, parent: regionUrn, protect: config.protect, inputs: { zone: config.dns.zone } },
   ];
   for (const cell of config.cells) {
     const cellTypes = [REGION_TYPE, CELL_TYPE];
