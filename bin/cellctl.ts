@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { formatProblems } from "../cells/plan/model";
-import { buildPlan, renderPlan, writePlanJson } from "./plan";
+import { PolicyConfigError } from "../policies/offline";
+import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
  * cellctl: the operator's and control plane's CLI.
@@ -20,8 +21,9 @@ export function buildCli(): Command {
     .option("-s, --stack <stack>", "stack name (reads Pulumi.<stack>.yaml)", "prod-azure")
     .option("--json <file>", "also write the plan JSON contract to <file>")
     .option("--dir <dir>", "project directory holding the stack files")
-    .action(async (opts: { stack: string; json?: string; dir?: string }) => {
-      const outcome = await buildPlan(opts.stack, opts.dir);
+    .option("--policy-config <file>", "policy pack config, as for pulumi --policy-pack-config (default policies/policy-config.json)")
+    .action(async (opts: { stack: string; json?: string; dir?: string; policyConfig?: string }) => {
+      const outcome = await buildPlan(opts.stack, opts.dir, undefined, { policyConfig: opts.policyConfig });
       if (outcome.kind === "config-error") {
         throw new UserError(`invalid cellplane config in stack ${opts.stack}:\n${formatProblems(outcome.problems)}`);
       }
@@ -30,6 +32,8 @@ export function buildCli(): Command {
         writePlanJson(outcome.doc, opts.json);
         process.stdout.write(`plan JSON written to ${opts.json}\n`);
       }
+      const failure = policyFailure(outcome.doc);
+      if (failure) throw new UserError(failure);
     });
 
   return program;
@@ -44,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.user;
     }
-    if (err instanceof UserError) {
+    if (err instanceof UserError || err instanceof PolicyConfigError) {
       process.stderr.write(`error: ${err.message}\n`);
       return EXIT.user;
     }
