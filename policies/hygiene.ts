@@ -84,8 +84,8 @@ export const requiredTags = resourceRule<TagView, TagConfig>({
     },
   },
   views: TAG_VIEWS,
-  check(v, { subject, config }) {
-    const scope = scopeOf(subject.urn, subject.name);
+  check(v, { subject, config, opts }) {
+    const scope = scopeOf(subject.urn, subject.name, opts.parent);
     const required = [...(config.keys ?? ["stack"]), ...(scope.cell ? (config.cellKeys ?? ["cell"]) : []), ...(scope.role ? (config.roleKeys ?? ["role"]) : [])];
     const out: string[] = [];
     const missing = [...new Set(required)].filter((k) => !v.tags[k]);

@@ -55,7 +55,7 @@ export function clusterSubnets(index: StackIndex): ClusterSubnet[] {
     if (!entry.clusters.some((c) => c.resource === cluster)) entry.clusters.push({ resource: cluster, role });
   };
   for (const c of clusterGraph(index).clusters) {
-    const role = roleOf(clusterTags(c.resource.props), c.resource.urn, c.resource.name);
+    const role = roleOf(clusterTags(c.resource.props), c.resource.urn, c.resource.name, c.resource.parent?.urn);
     for (const p of c.pools) for (const ref of p.view.subnets) use(p.resource, ref, c.resource, role, p.view.zones ?? []);
     for (const ref of strings(c.resource.props.vpcConfig === undefined ? undefined : record(c.resource.props.vpcConfig)?.subnetIds)) use(c.resource, ref, c.resource, role, []);
     if (c.resource.type === GCP.cluster && c.resource.props.subnetwork !== undefined) use(c.resource, c.resource.props.subnetwork, c.resource, role, []);
@@ -159,8 +159,8 @@ export const noInternetIngress = resourceRule({
     "No inbound rule allows 0.0.0.0/0, ::/0, * or Internet, except the ingress ports of proxy and data-plane-mgmt (INGRESS in cells/plan/isolation.ts). Fix: narrow the rule's sources to known ranges, or its ports to the role's ingress ports.",
   enforcementLevel: "mandatory",
   views: RULE_SET_VIEWS,
-  check(view, { subject }) {
-    const role = roleOf(view.tags, subject.urn, subject.name);
+  check(view, { subject, opts }) {
+    const role = roleOf(view.tags, subject.urn, subject.name, opts.parent);
     return view.rules.flatMap((rule: IngressRule) => {
       const publicSources = rule.sources.filter(isPublicSource);
       if (!rule.allow || publicSources.length === 0) return [];

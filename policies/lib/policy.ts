@@ -126,14 +126,19 @@ export interface Scope {
 /** Roles longest first, so "data-plane-mgmt" is not read as "data-plane". */
 const ROLES_LONGEST_FIRST = [...ROLES].sort((a, b) => b.length - a.length);
 
+const CELL_TYPE = "cellplane:cells:Cell";
+const typeChain = (urn: string): string[] => (urn.split("::")[2] ?? "").split("$");
+
 /**
- * The scope of a resource. A cell's children carry the type `cellplane:cells:Cell`
- * in their URN's type chain, and their Pulumi names are keyed `${cell}-${role}-...`
- * (see cells/plan/naming.ts), so both are read without other resources.
+ * The scope of a resource. A URN's type is its parent's type, "$", its own, so a
+ * child of a Cell has `cellplane:cells:Cell` in its URN and a grandchild (inside a
+ * component of the cell) in its parent's URN. Pulumi names in a cell are keyed
+ * `${cell}-${role}-...` (cells/plan/naming.ts), so the cell and role are read
+ * from the name, without other resources.
  */
-export function scopeOf(urn: string, name: string): Scope {
-  const typeChain = urn.split("::")[2] ?? "";
-  if (!typeChain.split("$").includes("cellplane:cells:Cell")) return { cell: null, role: null };
+export function scopeOf(urn: string, name: string, parentUrn?: string): Scope {
+  const inCell = typeChain(urn).includes(CELL_TYPE) || (parentUrn !== undefined && typeChain(parentUrn).includes(CELL_TYPE));
+  if (!inCell) return { cell: null, role: null };
   const dash = name.indexOf("-");
   const cell = dash > 0 ? name.slice(0, dash) : name;
   return { cell, role: roleInName(name.slice(cell.length + 1)) };
@@ -145,7 +150,7 @@ export function roleInName(rest: string): Role | null {
 }
 
 /** The role of a resource: its `role` tag when valid, else its scope. */
-export function roleOf(tags: Readonly<Record<string, string>>, urn: string, name: string): Role | null {
+export function roleOf(tags: Readonly<Record<string, string>>, urn: string, name: string, parentUrn?: string): Role | null {
   const tagged = ROLES.find((r) => r === tags.role);
-  return tagged ?? scopeOf(urn, name).role;
+  return tagged ?? scopeOf(urn, name, parentUrn).role;
 }
