@@ -1,7 +1,11 @@
 import { expect } from "chai";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { renderPolicyDocs } from "../policies/docs";
 import { OfflineViolation, PolicyConfigError, RecordedResource, resolvePolicyConfig, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, POLICIES } from "../policies/policies";
 import { AWS, AZURE, GCP, K8S } from "../policies/lib/types";
+import { PROJECT_DIR } from "./harness/stackfile";
 import { mockedStack, policyNamed, res, violationsOf } from "./policy-helpers";
 
 /*
@@ -288,5 +292,13 @@ describe("policy pack (offline)", function () {
       await runPolicies(azure, pack);
       expect(Date.now() - start).to.be.lessThan(1500);
     });
+  });
+});
+
+describe("docs/policies.md", () => {
+  it("lists every policy as the pack defines it (UPDATE_GOLDEN=1 npm run test:unit rewrites it)", () => {
+    const file = path.join(PROJECT_DIR, "docs", "policies.md");
+    if (process.env.UPDATE_GOLDEN === "1" || (!existsSync(file) && !process.env.CI)) writeFileSync(file, renderPolicyDocs());
+    expect(readFileSync(file, "utf8"), "docs/policies.md is stale: run UPDATE_GOLDEN=1 npm run test:unit").to.equal(renderPolicyDocs());
   });
 });
