@@ -1,19 +1,47 @@
+import { createInterface } from "node:readline/promises";
 import { Command, CommanderError } from "commander";
+import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } from "../cells/automation";
+import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { PolicyConfigError } from "../policies/offline";
+import { addCellCommands, CliEnv } from "./cells";
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
  * cellctl: the operator's and control plane's CLI.
- * Exit codes: 0 ok, 1 user error (config, arguments), 2 infrastructure error.
+ * Exit codes: 0 ok, 1 user error (config, arguments, a refused request), 2 infrastructure error
+ * (Pulumi CLI missing, stack locked, engine or cloud failure, blast-radius guard, cancelled).
  */
 
 export const EXIT = { ok: 0, user: 1, infra: 2 } as const;
 
-export class UserError extends Error {}
+/** A user mistake: exit 1, the message without a stack trace. The control-plane library throws the same class. */
+export { UserError };
 
-export function buildCli(): Command {
-  const program = new Command("cellctl").description("Plan and operate cellplane region stacks").exitOverride();
+/** The real world: process streams, a terminal prompt, the LocalWorkspace binding. */
+export function processEnv(signal?: AbortSignal): CliEnv {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+    confirm: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await rl.question(question)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+    openStack: (name, dir) => openStack(name, { workDir: dir }),
+    signal,
+  };
+}
+
+export function buildCli(env: CliEnv = processEnv()): Command {
+  const program = new Command("cellctl")
+    .description("Plan and operate cellplane region stacks")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void env.stdout.write(s), writeErr: (s) => void env.stderr.write(s) });
 
   program
     .command("plan")
@@ -27,33 +55,53 @@ export function buildCli(): Command {
       if (outcome.kind === "config-error") {
         throw new UserError(`invalid cellplane config in stack ${opts.stack}:\n${formatProblems(outcome.problems)}`);
       }
-      process.stdout.write(renderPlan(outcome.doc) + "\n");
+      env.stdout.write(renderPlan(outcome.doc) + "\n");
       if (opts.json) {
         writePlanJson(outcome.doc, opts.json);
-        process.stdout.write(`plan JSON written to ${opts.json}\n`);
+        env.stdout.write(`plan JSON written to ${opts.json}\n`);
       }
       const failure = policyFailure(outcome.doc);
       if (failure) throw new UserError(failure);
     });
 
+  addCellCommands(program, env);
   return program;
 }
 
-/** Runs the CLI and returns the exit code; never prints a stack trace for a user mistake. */
-export async function main(argv: string[]): Promise<number> {
+/** The JSON error document of `cells ... --json` (docs/cellctl.md). */
+export interface JsonError {
+  error: { exitCode: 1 | 2; kind: string; message: string; outside?: BlastRadiusError["outside"] };
+}
+
+function classify(err: unknown): JsonError["error"] {
+  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError) return { exitCode: EXIT.user, kind: "user", message: err.message };
+  if (err instanceof BlastRadiusError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message, outside: err.outside };
+  if (err instanceof InfraError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message };
+  return { exitCode: EXIT.infra, kind: "engine", message: engineMessage(err) };
+}
+
+/** Runs the CLI and returns the exit code; never prints a stack trace. */
+export async function main(argv: string[], env?: CliEnv): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  if (!env) process.once("SIGINT", onSigint);
+  const io = env ?? processEnv(controller.signal);
   try {
-    await buildCli().parseAsync(argv, { from: "user" });
+    await buildCli(io).parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
+    const json = argv[0] === "cells" && argv.includes("--json");
     if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT.ok : EXIT.user;
-    }
-    if (err instanceof UserError || err instanceof PolicyConfigError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      if (err.exitCode === 0) return EXIT.ok;
+      if (json) io.stdout.write(JSON.stringify({ error: { exitCode: EXIT.user, kind: "user", message: err.message.replace(/^error: /, "") } } satisfies JsonError, null, 2) + "\n");
       return EXIT.user;
     }
-    process.stderr.write(`error: ${(err as Error).message ?? String(err)}\n`);
-    return EXIT.infra;
+    const e = classify(err);
+    io.stderr.write(`error: ${e.message}\n`);
+    if (json) io.stdout.write(JSON.stringify({ error: e } satisfies JsonError, null, 2) + "\n");
+    return e.exitCode;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
   }
 }
 

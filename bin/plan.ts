@@ -3,7 +3,8 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
-import { CellIpPlan, Problem, Role } from "../cells/plan/model";
+import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
+import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { PROVIDERS } from "../providers";
 import { PolicyConfigFile, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
@@ -25,12 +26,39 @@ export interface PlanSubnet {
   usable: number;
 }
 
+/** One Helm release of a cluster's platform layer, with the values it is installed with. */
+export interface PlanRelease {
+  release: string;
+  chart: string;
+  version: string;
+  repo: string;
+  namespace: string;
+  values: Record<string, unknown>;
+}
+
+/** The platform layer of one cluster: where its gateway answers and what is installed. */
+export interface PlanPlatform {
+  ingressHostnames: string[];
+  releases: PlanRelease[];
+}
+
 export interface PlanDocument {
   project: "cellplane";
   stack: string;
   cloud: string;
   region: string;
-  cells: { id: string; cidr: string; state: string; serviceCidr: string; dnsServiceIp: string; subnets: PlanSubnet[] }[];
+  cells: {
+    id: string;
+    cidr: string;
+    state: string;
+    serviceCidr: string;
+    dnsServiceIp: string;
+    /** The cell's subdomain, `<cell>.<zone>`. */
+    domain: string;
+    subnets: PlanSubnet[];
+    /** Per cluster role; empty where the cloud builds no clusters yet. */
+    platform: Partial<Record<Role, PlanPlatform>>;
+  }[];
   isolation: { from: string; to: string; protocol: string; ports: number[]; why: string }[];
   resources: {
     urn: string;
@@ -90,7 +118,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
     stack,
     cloud: config.cloud,
     region: config.region,
-    cells: config.cells.map((c) => cellEntry(c.id, c.state, config.plans[c.id])),
+    cells: config.cells.map((c) => cellEntry(c.id, c.state, config.plans[c.id], config.dns.zone, run.registrations)),
     isolation: FLOWS.map(({ from, to, protocol, ports, why }) => ({ from, to, protocol, ports, why })),
     resources: run.registrations.map((r) => ({
       urn: r.urn,
@@ -112,21 +140,59 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   return { kind: "ok", doc, config, registrations: run.registrations };
 }
 
-function cellEntry(id: string, state: string, plan: CellIpPlan): PlanDocument["cells"][number] {
+function cellEntry(id: string, state: string, plan: CellIpPlan, zone: string, registrations: Registration[]): PlanDocument["cells"][number] {
   return {
     id,
     cidr: plan.cidr,
     state,
     serviceCidr: plan.serviceCidr,
     dnsServiceIp: plan.dnsServiceIp,
+    domain: cellDomain(id, zone),
     subnets: plan.subnets.map(({ role, zone, kind, cidr, required, usable }) => ({ role, zone, kind, cidr, required, usable })),
+    platform: platformOf(id, zone, registrations),
   };
 }
 
+/** The releases each ClusterPlatform of a cell registered, read back from what the engine saw. */
+function platformOf(cellId: string, zone: string, registrations: Registration[]): PlanDocument["cells"][number]["platform"] {
+  const out: PlanDocument["cells"][number]["platform"] = {};
+  for (const role of ROLES) {
+    const component = registrations.find((r) => r.type === "cellplane:platform:ClusterPlatform" && r.name === `${cellId}-${role}-platform`);
+    if (!component) continue;
+    const releases = registrations
+      .filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.parent === component.urn)
+      .map((r) => ({
+        release: String(r.inputs.name),
+        chart: String(r.inputs.chart),
+        version: String(r.inputs.version),
+        repo: String(r.inputs.repositoryOpts?.repo),
+        namespace: String(r.inputs.namespace),
+        values: maskSecrets(r.inputs.values ?? {}) as Record<string, unknown>,
+      }))
+      .sort((a, b) => a.release.localeCompare(b.release));
+    out[role] = { ingressHostnames: ingressHostnames(role, cellId, zone), releases };
+  }
+  return out;
+}
+
+/** A cell's resources at any depth (its clusters' platform layers included). */
+function descendants(resources: PlanDocument["resources"], root: string | undefined): PlanDocument["resources"] {
+  const inside = new Set(root ? [root] : []);
+  // Registration order puts parents before children, so one pass suffices.
+  return resources.filter((r) => r.parent !== null && inside.has(r.parent) && inside.add(r.urn));
+}
+
 /** Plain tables when not on a terminal, so logs and CI output carry no colour codes. */
-function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
+export function table(head: string[], extra: Partial<Table.TableConstructorOptions> = {}): Table.Table {
   const tty = process.stdout.isTTY === true;
   return new Table({ head, style: { compact: true, head: tty ? ["cyan"] : [], border: tty ? ["grey"] : [] }, ...extra });
+}
+
+/** One cell's IP plan as a table: a block per (role, zone, kind). */
+export function ipPlanTable(subnets: readonly PlanSubnet[]): string {
+  const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
+  for (const s of subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
+  return t.toString();
 }
 
 /** Human-readable plan: cells, each cell's IP plan, resource counts by type. */
@@ -138,13 +204,11 @@ export function renderPlan(doc: PlanDocument): string {
   out.push(cells.toString());
   for (const c of doc.cells) {
     out.push(`\nIP plan of ${c.id} (${c.cidr})`);
-    const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
-    for (const s of c.subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
-    out.push(t.toString());
+    out.push(ipPlanTable(c.subnets));
   }
   for (const c of doc.cells) {
     const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
-    const children = doc.resources.filter((r) => r.parent === cellUrn);
+    const children = descendants(doc.resources, cellUrn).filter((r) => !r.type.startsWith("cellplane:"));
     if (children.length === 0) continue;
     out.push(`\nResources of ${c.id}`);
     const t = table(["type", "count", "names"], { colWidths: [50, 7, 70], wordWrap: true });
@@ -152,6 +216,15 @@ export function renderPlan(doc: PlanDocument): string {
     for (const r of children) byType.set(r.type, [...(byType.get(r.type) ?? []), r.name]);
     for (const [type, names] of [...byType.entries()].sort()) t.push([type, String(names.length), names.length <= 9 ? names.join(", ") : `${names.slice(0, 3).join(", ")}, ...`]);
     out.push(t.toString());
+    const releases = Object.entries(c.platform).flatMap(([role, p]) => p.releases.map((r) => [role, r.release, r.chart, r.version, r.namespace]));
+    if (releases.length > 0) {
+      out.push(`\nPlatform of ${c.id} (${c.domain})`);
+      const pt = table(["cluster", "release", "chart", "version", "namespace"]);
+      for (const row of releases) pt.push(row);
+      out.push(pt.toString());
+      const hosts = Object.entries(c.platform).filter(([, p]) => p.ingressHostnames.length > 0);
+      out.push(hosts.map(([role, p]) => `  ingress ${role}: ${p.ingressHostnames.join(", ")}`).join("\n"));
+    }
   }
   out.push(`\nIsolation (everything else between roles is denied)`);
   const iso = table(["from", "to", "protocol", "ports", "why"], { colWidths: [18, 18, 10, 28, 60], wordWrap: true });

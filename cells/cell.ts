@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CellConfig, RegionConfig } from "./config";
 import { CellIpPlan, Role } from "./plan/model";
-import { CloudProvider, ClusterOutputs } from "../providers/types";
+import { dnsWritersFor } from "./plan/platform";
+import { ClusterPlatform } from "../components/platform";
+import { CloudProvider, ClusterOutputs, RegionDns } from "../providers/types";
 
 export interface CellArgs {
   stack: string;
@@ -9,10 +11,12 @@ export interface CellArgs {
   cell: CellConfig;
   plan: CellIpPlan;
   provider: CloudProvider;
+  /** The region zone the cell publishes under, as `<cell>.<zone>`. */
+  dns: RegionDns;
 }
 
 /**
- * One cell: an independent failure and scaling unit. network -> clusters (-> platform).
+ * One cell: an independent failure and scaling unit. network -> clusters -> platform.
  * Its Pulumi name is the cell id, so its children keep their URNs whatever happens
  * to other cells.
  */
@@ -23,10 +27,12 @@ export class Cell extends pulumi.ComponentResource {
   public readonly subnetIds: Record<string, pulumi.Output<string>>;
   public readonly natPublicIps: Record<string, pulumi.Output<string>>;
   public readonly clusters: Partial<Record<Role, ClusterOutputs>>;
+  /** The platform layer of each cluster (cert-manager, external-dns, Istio). */
+  public readonly platforms: Partial<Record<string, ClusterPlatform>>;
 
   constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cellplane:cells:Cell", name, {}, opts);
-    const { stack, region, cell, plan, provider } = args;
+    const { stack, region, cell, plan, provider, dns } = args;
     const ctx = {
       stack,
       region,
@@ -36,6 +42,27 @@ export class Cell extends pulumi.ComponentResource {
     };
     const network = provider.buildNetwork(ctx, this);
     this.clusters = provider.buildClusters(ctx, network, this);
+    this.platforms = {};
+    for (const [role, cluster] of Object.entries(this.clusters) as [Role, ClusterOutputs][]) {
+      const bindings = provider.bindPlatform(ctx, network, role, cluster, dns, dnsWritersFor(role), this);
+      this.platforms[role] = new ClusterPlatform(
+        `${cell.id}-${role}-platform`,
+        {
+          stack,
+          cellId: cell.id,
+          role,
+          zone: dns.zoneName,
+          plan,
+          platform: region.platform,
+          kubeconfig: cluster.kubeconfig,
+          clusterId: cluster.id,
+          readyForKubernetes: cluster.readyForKubernetes,
+          userPools: cluster.userPools,
+          bindings,
+        },
+        { parent: this },
+      );
+    }
     this.cellId = cell.id;
     this.ipPlan = plan;
     this.networkId = network.networkId;

@@ -37,7 +37,15 @@ export const DEFAULTS = {
   maintenance: { day: "Tuesday", startHourUtc: 8, durationHours: 4, upgradeChannel: "patch" },
   apiServer: { private: false, authorizedIpRanges: [] as string[] },
   platform: { acmeServer: "production", ingressAllowList: ["0.0.0.0/0"] },
+  azure: { kubeloginMode: "azurecli" },
 } as const;
+
+/**
+ * How the kubeconfig of an Entra-ID (AAD) AKS cluster obtains its token (kubelogin
+ * `--login`): `azurecli` for SREs, `workloadidentity`/`spn`/`msi` for CI and the
+ * control plane. Never `devicecode` by default: it would wait for a human.
+ */
+export const KUBELOGIN_MODES = ["azurecli", "workloadidentity", "spn", "msi", "devicecode"] as const;
 
 export function clusterDefaults(cloud: Cloud, role: Role): ClusterSettings {
   return { ...ROLE_DEFAULTS[role], ...VM_DEFAULTS[cloud] };
@@ -141,6 +149,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   tags: z.record(z.string().regex(/^[a-zA-Z][-\w.]{0,62}$/, { error: "tag keys are 1-63 letters, digits, '-', '_' and '.'" }), z.string().max(256)).default({}),
   protect: z.boolean().default(DEFAULTS.protect),
+  azure: z
+    .strictObject({
+      kubeloginMode: z.enum(KUBELOGIN_MODES).default(DEFAULTS.azure.kubeloginMode),
+    })
+    .prefault({}),
   gcp: z.strictObject({ project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, { error: "must be a GCP project id" }) }).optional(),
 });
 
@@ -287,6 +300,9 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
   }
   if (cloud === "gcp" && raw.gcp === undefined) {
     problems.push({ path: ["gcp", "project"], message: "a GCP region needs the project its cells are created in", fix: "pulumi config set --path cellplane:gcp.project <project-id>" });
+  }
+  if (cloud && cloud !== "azure" && raw.azure !== undefined) {
+    problems.push({ path: ["azure"], message: `settings for azure are given but this stack's cloud is ${cloud}`, fix: "remove cellplane:azure, or correct cellplane:cloud" });
   }
   if (cloud && cloud !== "gcp" && raw.gcp !== undefined) {
     problems.push({ path: ["gcp"], message: `settings for gcp are given but this stack's cloud is ${cloud}`, fix: "remove cellplane:gcp, or correct cellplane:cloud" });

@@ -38,7 +38,7 @@ export async function program(): Promise<Record<string, unknown>> {
   return {
     cloud: config.cloud,
     region: config.region,
-    cells: region.outputs(),
+    ...region.outputs(),
     ipPlan: config.plans,
   };
 }

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegionConfig } from "./config";
 import { Cell } from "./cell";
+import { cellDomain } from "./plan/platform";
 import { PROVIDERS } from "../providers";
+import { RegionDns } from "../providers/types";
 
 export interface RegionArgs {
   stack: string;
@@ -9,39 +11,51 @@ export interface RegionArgs {
 }
 
 /**
- * A region stack: N independent cells. Cells are keyed by id and never wait on
- * each other, so adding one registers only its own resources.
+ * A region stack: the region's DNS zone and N independent cells. Cells are keyed
+ * by id and never wait on each other, so adding one registers only its own
+ * resources; each publishes under its own subdomain `<cell>.<zone>`.
  */
 export class Region extends pulumi.ComponentResource {
   public readonly cells: Record<string, Cell>;
+  public readonly dns: RegionDns;
 
   constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cellplane:cells:Region", name, {}, opts);
     const { config, stack } = args;
     const provider = PROVIDERS[config.cloud];
+    const tags = { ...config.tags, region: config.region, stack, "managed-by": "cellplane" };
+    this.dns = provider.buildRegionDns({ stack, region: config, tags }, this);
     this.cells = {};
     for (const cell of config.cells) {
-      this.cells[cell.id] = new Cell(cell.id, { stack, region: config, cell, plan: config.plans[cell.id], provider }, { parent: this });
+      this.cells[cell.id] = new Cell(cell.id, { stack, region: config, cell, plan: config.plans[cell.id], provider, dns: this.dns }, { parent: this });
     }
-    this.registerOutputs({ cells: Object.keys(this.cells) });
+    this.registerOutputs({ cells: Object.keys(this.cells), dnsZone: this.dns.zoneName });
   }
 
   /** Stack outputs: per cell, what SREs and the control plane read. Kubeconfigs are secrets. */
   public outputs() {
-    return Object.fromEntries(
-      Object.values(this.cells).map((c) => [
-        c.cellId,
-        {
-          cidr: c.ipPlan.cidr,
-          networkId: c.networkId,
-          clusters: Object.fromEntries(
-            Object.entries(c.clusters).map(([role, k]) => [role, { name: k.name, id: k.id, apiEndpoint: k.apiEndpoint, oidcIssuerUrl: k.oidcIssuerUrl }]),
-          ),
-          kubeconfigs: pulumi.secret(Object.fromEntries(Object.entries(c.clusters).map(([role, k]) => [role, k.kubeconfig]))),
-          subnetIds: c.subnetIds,
-          natPublicIps: c.natPublicIps,
-        },
-      ]),
-    );
+    return {
+      dns: { zone: this.dns.zoneName, nameServers: this.dns.nameServers },
+      cells: Object.fromEntries(
+        Object.values(this.cells).map((c) => [
+          c.cellId,
+          {
+            cidr: c.ipPlan.cidr,
+            domain: cellDomain(c.cellId, this.dns.zoneName),
+            networkId: c.networkId,
+            clusters: Object.fromEntries(
+              Object.entries(c.clusters).map(([role, k]) => [
+                role,
+                { name: k.name, id: k.id, apiEndpoint: k.apiEndpoint, oidcIssuerUrl: k.oidcIssuerUrl, ingressHostnames: c.platforms[role]?.ingressHostnames ?? [] },
+              ]),
+            ),
+            kubeconfigs: pulumi.secret(Object.fromEntries(Object.entries(c.clusters).map(([role, k]) => [role, k.kubeconfig]))),
+            subnetIds: c.subnetIds,
+            natPublicIps: c.natPublicIps,
+            ipPlan: c.ipPlan,
+          },
+        ]),
+      ),
+    };
   }
 }

@@ -19,5 +19,10 @@ export function planOnlyProvider(cloud: Cloud): CloudProvider {
       readyForClusters: { proxy: [], "data-plane-mgmt": [], "data-plane": [] },
     }),
     buildClusters: () => ({}),
+    // No zone is built yet; the zone name still flows into outputs and the plan.
+    buildRegionDns: (ctx) => ({ zoneName: ctx.region.dns.zone, zoneId: pulumi.output(""), nameServers: pulumi.output([]) }),
+    bindPlatform: () => {
+      throw new Error(`${cloud}: the platform layer needs clusters, which this cloud does not build yet`);
+    },
   };
 }

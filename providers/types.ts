@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CellConfig, RegionConfig } from "../cells/config";
 import { CellIpPlan, Cloud, Role } from "../cells/plan/model";
+import { ServiceAccountRef } from "../cells/plan/platform";
 
 /*
  * The one interface every cloud implements. cells/ composes a cell through it and
@@ -40,6 +41,53 @@ export interface ClusterOutputs {
   oidcIssuerUrl: pulumi.Output<string>;
   /** Kubeconfig of the cluster: always a secret. */
   kubeconfig: pulumi.Output<string>;
+  /**
+   * What must exist before anything is deployed into the cluster with this
+   * kubeconfig (the deployer's Kubernetes RBAC role on the cluster).
+   */
+  readyForKubernetes: pulumi.Resource[];
+  /** The user node pools: workloads that do not run on system pools wait for them. */
+  userPools: pulumi.Resource[];
+}
+
+/** What the region stack builds once, above its cells. */
+export interface RegionContext {
+  stack: string;
+  region: RegionConfig;
+  tags: Record<string, string>;
+}
+
+/** The region's public DNS zone (cellplane:dns.zone). Cells publish under `<cell>.<zone>`. */
+export interface RegionDns {
+  /** The zone's name, e.g. eastus2.azure.db.example.com. */
+  zoneName: string;
+  /** The zone's cloud id: what identities are scoped to. */
+  zoneId: pulumi.Output<string>;
+  /** Name servers to delegate the zone to from its parent domain. */
+  nameServers: pulumi.Output<string[]>;
+}
+
+/** Workload-identity metadata of one add-on: on its service account and its pods. */
+export interface WorkloadIdentity {
+  serviceAccountLabels: Record<string, string>;
+  serviceAccountAnnotations: Record<string, pulumi.Input<string>>;
+  podLabels: Record<string, string>;
+}
+
+/**
+ * The cloud-specific values the cloud-neutral platform components need on one
+ * cluster: who the add-ons are, how cert-manager and external-dns reach the
+ * cloud's DNS, and how the cloud's L4 load balancer is annotated.
+ */
+export interface PlatformBindings {
+  /** Identity per DNS-writing service account, keyed "namespace/name". */
+  identities: Record<string, WorkloadIdentity>;
+  /** The cert-manager ACME `dns01` solver block for the region zone (e.g. `{azureDNS: {...}}`). Leaves may be Outputs. */
+  dns01Solver: Record<string, unknown>;
+  /** external-dns chart values for the cloud: provider name and its settings. */
+  externalDnsValues: Record<string, unknown>;
+  /** Annotations on the Istio gateway's LoadBalancer Service. */
+  gatewayServiceAnnotations: Record<string, string>;
 }
 
 export interface CloudProvider {
@@ -51,4 +99,19 @@ export interface CloudProvider {
   buildsResources: boolean;
   buildNetwork(ctx: CellContext, parent: pulumi.ComponentResource): CellNetwork;
   buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>>;
+  /** The region zone. Built once per stack, before and independent of the cells. */
+  buildRegionDns(ctx: RegionContext, parent: pulumi.ComponentResource): RegionDns;
+  /**
+   * Identities of a cluster's DNS-writing add-ons (`writers`), scoped to the region
+   * zone only, and the cloud's values for the platform charts.
+   */
+  bindPlatform(
+    ctx: CellContext,
+    network: CellNetwork,
+    role: Role,
+    cluster: ClusterOutputs,
+    dns: RegionDns,
+    writers: ServiceAccountRef[],
+    parent: pulumi.ComponentResource,
+  ): PlatformBindings;
 }

@@ -189,8 +189,11 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
         expect(nameProblem(physical, NAME_RULES.azure[rule]), `${type} ${physical}`).to.equal(null);
       }
     }
+    const region = "urn:pulumi:prod-azure::cellplane::cellplane:cells:Region";
     for (const r of run.registrations.filter((x) => x.type.startsWith("azure-native:"))) {
-      expect(r.parent, r.name).to.equal(`urn:pulumi:prod-azure::cellplane::cellplane:cells:Region$cellplane:cells:Cell::${cellOf(r)}`);
+      // The region's DNS zone and its resource group belong to the region; everything else to its cell.
+      const parent = r.name.startsWith("region-") ? `${region}::region` : `${region}$cellplane:cells:Cell::${cellOf(r)}`;
+      expect(r.parent, r.name).to.equal(parent);
     }
     for (const cluster of of(run, "containerservice:ManagedCluster")) {
       expect(cluster.inputs.tags).to.include({ cell: cellOf(cluster), region: "eastus2", stack: "prod-azure", owner: "platform-sre" });

@@ -90,6 +90,20 @@ describe("stack config (cells/config.ts)", () => {
     expect(pathsOf(gcp)).to.deep.equal(["cellplane:zones[0]"]);
   });
 
+  it("takes the kubelogin mode on Azure stacks only, from a fixed list", () => {
+    const azure = exampleRaw("prod-azure");
+    azure.azure = { kubeloginMode: "workloadidentity" };
+    const ok = validateConfig(azure);
+    expect(ok.ok && ok.value.azure.kubeloginMode).to.equal("workloadidentity");
+    const defaulted = validateConfig(exampleRaw("prod-azure"));
+    expect(defaulted.ok && defaulted.value.azure.kubeloginMode).to.equal("azurecli");
+    azure.azure = { kubeloginMode: "password" };
+    expect(pathsOf(azure)).to.deep.equal(["cellplane:azure.kubeloginMode"]);
+    const aws = exampleRaw("prod-aws");
+    aws.azure = { kubeloginMode: "azurecli" };
+    expect(pathsOf(aws)).to.deep.equal(["cellplane:azure"]);
+  });
+
   it("refuses node counts above the cloud's pool limit and Kubernetes' cluster limit, and maxPods above the cloud cap", () => {
     const raw = exampleRaw("prod-aws");
     raw.cells.c001.clusters = { "data-plane": { maxNodesPerZone: 500 } }; // EKS: 450 per node group

@@ -79,6 +79,16 @@ describe("cellctl plan (npm run plan)", function () {
     // References are resolved to the mocked ids of what they point at.
     expect(subnet.inputs.natGateway.id).to.equal(doc.resources.find((r: any) => r.name === "c001-z1-nat").id);
     expect(subnet.parent).to.equal(doc.resources.find((r: any) => r.type === "cellplane:cells:Cell" && r.name === "c001").urn);
+    // The platform layer: releases per cluster in the text, with their Helm values in the JSON.
+    expect(r.stdout).to.match(/Platform of c002 \(c002\.eastus2\.azure\.db\.example\.com\)[\s\S]*?data-plane-mgmt +│ istio-ingress +│ gateway +│ 1\.30\.1 +│ istio-ingress/);
+    const platform = doc.cells[1].platform;
+    expect(Object.keys(platform)).to.deep.equal(["proxy", "data-plane-mgmt", "data-plane"]);
+    expect(platform["data-plane"].releases.map((x: any) => x.release)).to.deep.equal(["cert-manager"]);
+    const gateway = platform.proxy.releases.find((x: any) => x.release === "istio-ingress");
+    expect(gateway).to.include({ chart: "gateway", version: "1.30.1", namespace: "istio-ingress", repo: "https://istio-release.storage.googleapis.com/charts" });
+    expect(gateway.values.service.loadBalancerSourceRanges).to.deep.equal(["0.0.0.0/0"]);
+    expect(platform.proxy.ingressHostnames).to.deep.equal(["*.c002.eastus2.azure.db.example.com"]);
+    expect(doc.cells[1].domain).to.equal("c002.eastus2.azure.db.example.com");
   });
 
   it("plans the AWS and GCP examples (IP plans only, said plainly)", () => {

@@ -21,6 +21,8 @@ export interface Flow {
    * flow takes a new slot and existing rules keep theirs.
    */
   slot: number;
+  /** The flow leaves the source cluster through its Istio ingress gateway (the gateway's own egress policy allows it). */
+  viaGateway?: true;
 }
 
 /** ClickHouse ports: HTTP 8123, HTTPS 8443, native 9000, native TLS 9440, MySQL 9004, PostgreSQL 9005. */
@@ -34,6 +36,7 @@ export const FLOWS: readonly Flow[] = [
     ports: CLICKHOUSE_PORTS,
     why: "the Istio proxy forwards customer connections straight to ClickHouse pods (pod IPs are VNET/VPC IPs)",
     slot: 1,
+    viaGateway: true,
   },
   {
     from: "data-plane-mgmt",

@@ -7,10 +7,14 @@ import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
 import { stableGuid } from "../../cells/plan/naming";
 import { CellContext, CellNetwork, ClusterOutputs } from "../types";
+import { withKubeloginMode } from "./kubeconfig";
 import { azureNames } from "./names";
 
 /** Built-in role "Network Contributor": AKS needs it on the VNET to use custom subnets and a NAT gateway. */
 export const NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+/** Built-in role "Azure Kubernetes Service RBAC Cluster Admin": what the deployer needs to install the platform. */
+export const AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
 
 /** Taint that keeps user workloads off system pools. */
 const SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule";
@@ -164,6 +168,7 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
   // AKS runs one pool operation per cluster at a time: the pools of a cluster are
   // chained, while clusters and cells stay parallel.
   let previous: pulumi.Resource = cluster;
+  const userPools: pulumi.Resource[] = [];
   const pools = [...otherZones.map(system), ...plan.zones.map(user)];
   for (const p of pools) {
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
@@ -172,6 +177,7 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
       { ...o, dependsOn: [previous] },
     );
     previous = pool;
+    if (p.mode === "User") userPools.push(pool);
   }
 
   new containerservice.MaintenanceConfiguration(
@@ -190,8 +196,24 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
     o,
   );
 
-  const creds = containerservice.listManagedClusterUserCredentialsOutput({ resourceGroupName, resourceName: cluster.name }, { parent });
-  const kubeconfig = pulumi.secret(creds.kubeconfigs.apply((k) => Buffer.from(k?.[0]?.value ?? "", "base64").toString("utf8")));
+  // Local accounts are disabled: whoever runs Pulumi reaches the cluster through
+  // Entra ID and needs this role on this cluster (and no wider) to install the platform.
+  const deployerAdmin = new authorization.RoleAssignment(
+    `${name}-deployer-admin`,
+    {
+      roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/deployer-cluster-admin`),
+      scope: cluster.id,
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${AKS_RBAC_CLUSTER_ADMIN_ROLE}`,
+      principalId: client.objectId,
+    },
+    o,
+  );
+
+  // "exec" format: kubelogin fetches an Entra token; the login mode comes from config.
+  const creds = containerservice.listManagedClusterUserCredentialsOutput({ resourceGroupName, resourceName: cluster.name, format: "exec" }, { parent });
+  const kubeconfig = pulumi.secret(
+    creds.kubeconfigs.apply((k) => withKubeloginMode(Buffer.from(k?.[0]?.value ?? "", "base64").toString("utf8"), region.azure.kubeloginMode)),
+  );
 
   return {
     name: cluster.name,
@@ -199,5 +221,7 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
     apiEndpoint: pulumi.interpolate`https://${cluster.fqdn}:443`,
     oidcIssuerUrl: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
     kubeconfig,
+    readyForKubernetes: [deployerAdmin],
+    userPools,
   };
 }

@@ -2,9 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
 import { buildAzureCluster } from "./cluster";
+import { buildAzureRegionDns } from "./dns";
+import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
 
-/** Azure: a resource group per cell, VNET + zonal NAT + NSGs, three AKS clusters on managed Cilium. */
+/**
+ * Azure: a DNS zone per region; per cell a resource group, VNET + zonal NAT + NSGs,
+ * three AKS clusters on managed Cilium, and workload identities for the platform.
+ */
 export const azureProvider: CloudProvider = {
   cloud: "azure",
   buildsResources: true,
@@ -16,4 +21,6 @@ export const azureProvider: CloudProvider = {
     // The three clusters of a cell do not wait on each other.
     return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, parent)]));
   },
+  buildRegionDns: buildAzureRegionDns,
+  bindPlatform: bindAzurePlatform,
 };

@@ -9,6 +9,8 @@ import { Role, SubnetKind } from "../../cells/plan/model";
 const R = NAME_RULES.azure;
 
 export const azureNames = {
+  /** The region's DNS resource group. Two words after the region, so no cell id can collide with it. */
+  regionDnsResourceGroup: (region: string) => physicalName(["rg", "cellplane", region, "dns", "zone"], R.resourceGroup),
   resourceGroup: (region: string, cell: string) => physicalName(["rg", "cellplane", region, cell], R.resourceGroup),
   virtualNetwork: (cell: string) => physicalName(["vnet", cell], R.virtualNetwork),
   subnet: (role: Role, zone: string, kind: SubnetKind) => physicalName([role, `z${zone}`, kind], R.subnet),
@@ -18,6 +20,8 @@ export const azureNames = {
   cluster: (cell: string, role: Role) => physicalName(["aks", cell, role], R.managedCluster),
   dnsPrefix: (region: string, cell: string, role: Role) => physicalName([cell, ROLE_CODE[role], region], R.dnsPrefix),
   clusterIdentity: (cell: string, role: Role) => physicalName(["id", "aks", cell, role], R.userAssignedIdentity),
+  /** The identity cert-manager and external-dns of one cluster share to write the region zone. */
+  dnsIdentity: (cell: string, role: Role) => physicalName(["id", "dns", cell, role], R.userAssignedIdentity),
   /** "sys1", "user2": pool names are 12 characters at most and carry the zone. */
   pool: (mode: "system" | "user", zone: string) => physicalName([mode === "system" ? "sys" : "user", zone], R.agentPool, ""),
 };

@@ -118,6 +118,11 @@ export class StrictMocks implements pulumi.runtime.Mocks {
       if (type === "pulumi:pulumi:Stack" || type.startsWith("cellplane:")) return { id: "", state: {} };
       throw new Error(`strict mocks: unexpected component ${type}; remote components are opaque to mocks`);
     }
+    if (type.startsWith("pulumi:providers:")) {
+      // Explicit providers (one Kubernetes provider per cluster). Only packages we use.
+      if (type !== "pulumi:providers:kubernetes") throw new Error(`strict mocks: unexpected provider ${type}`);
+      return { id: mockGuid(`${type}/${name}`), state: { ...inputs } };
+    }
     const pkg = type.split(":")[0];
     switch (pkg) {
       case "azure-native": {

@@ -38,6 +38,7 @@ export interface RunOptions extends MockOptions {
 
 /** The subset of the mock monitor's RPC surface we wrap; its request objects are the engine's protobufs. */
 interface MonitorLike {
+  newUrn(parent: string, type: string, name: string): string;
   registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, any> } | undefined }, cb: (err: Error | null, resp?: unknown) => void): void;
   registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string; getId(): string }) => void): void;
 }
@@ -59,10 +60,23 @@ let running = false;
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (running) throw new Error("runProgram: runs are sequential (Pulumi's runtime state is global)");
   running = true;
+  // Pulumi records a stack trace for every promise and resource; under ts-node each
+  // one is source-mapped, which made mocked runs of large regions 2-3x slower. The
+  // program's own errors carry their messages, and user mistakes never print stacks.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+    // The engine qualifies a type with its parent's whole type chain (the root stack
+    // excepted); the mock monitor keeps only the parent's last type. URN snapshots,
+    // policies and the control plane's blast-radius guard need the engine's URNs.
+    monitor.newUrn = (parent, type, name) => {
+      const parentType = parent ? parent.split("::")[2] : "pulumi:pulumi:Stack";
+      const qualified = parentType === "pulumi:pulumi:Stack" || type === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
+      return `urn:pulumi:${opts.stack}::cellplane::${qualified}::${name}`;
+    };
     const registrations: Registration[] = [];
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
@@ -107,6 +121,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
   } finally {
     running = false;
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

@@ -1,0 +1,227 @@
+import * as path from "node:path";
+import { SingleBar } from "cli-progress";
+import { Command } from "commander";
+import {
+  AddCellResourcePlan,
+  addCell,
+  AddCellResult,
+  describeRegion,
+  planAddCell,
+  prepareAddCell,
+  Progress,
+  ProgressListener,
+  RegionSummary,
+  retireCell,
+  RetireCellResult,
+  RetryPolicy,
+  StackBackend,
+  StackFileConfig,
+  UserError,
+} from "../cells/automation";
+import { ROLES } from "../cells/plan/model";
+import { ipPlanTable, table } from "./plan";
+
+/*
+ * `cellctl cells list|add|retire`: a thin CLI over cells/automation. Human output
+ * goes to stdout, progress and notes to stderr; with --json, stdout carries exactly
+ * one JSON document (shapes in docs/cellctl.md) and stderr no progress.
+ */
+
+/** What the cells commands need from the outside world; tests pass fakes. */
+export interface CliEnv {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** Whether a human can answer a question (stdin and stderr are terminals). */
+  interactive: boolean;
+  /** Asks a yes/no question; true for yes. */
+  confirm(question: string): Promise<boolean>;
+  /** The engine-backed stack (default: the LocalWorkspace binding). */
+  openStack(name: string, dir: string | undefined): StackBackend;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Retry of a locked stack (default: the library's DEFAULT_RETRY). */
+  retry?: Partial<RetryPolicy>;
+}
+
+interface CommonOptions {
+  stack: string;
+  dir?: string;
+  json?: boolean;
+}
+
+/**
+ * Progress on stderr: a bar for the resource phases (up, destroy) on a terminal,
+ * one line per phase otherwise; nothing at all with --json.
+ */
+function progressRenderer(env: CliEnv, json: boolean): { listener: ProgressListener; stop(): void } {
+  if (json) return { listener: () => {}, stop: () => {} };
+  let bar: SingleBar | undefined;
+  let lastPhase = "";
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const listener = (p: Progress) => {
+    const resourcePhase = p.phase === "up" || p.phase === "destroy";
+    if (resourcePhase && env.stderr.isTTY) {
+      if (!bar) {
+        bar = new SingleBar({ stream: env.stderr as NodeJS.WritableStream, format: `${p.phase.padEnd(7)} [{bar}] {value}/{total} {current}`, hideCursor: true, barsize: 30 });
+        bar.start(p.total, p.done, { current: "" });
+      }
+      bar.setTotal(p.total);
+      bar.update(p.done, { current: p.current ?? "" });
+      return;
+    }
+    if (resourcePhase) {
+      if (p.phase !== lastPhase) env.stderr.write(`cellctl: ${p.phase}: ${p.total} resource(s) to change\n`);
+    } else {
+      stop();
+      if (p.message) env.stderr.write(`cellctl: ${p.message}\n`);
+    }
+    lastPhase = p.phase;
+  };
+  return { listener, stop };
+}
+
+function printJson(env: CliEnv, value: unknown): void {
+  env.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+function renderRegion(r: RegionSummary): string {
+  const out = [`stack ${r.stack} (${r.cloud} ${r.region}), pool ${r.addressPool}, ${r.cells.length} cell(s)`];
+  const t = table(["cell", "cidr", "state", ...ROLES]);
+  for (const c of r.cells) t.push([c.id, c.cidr, c.state, ...ROLES.map((role) => `${c.capacity[role].maxNodesPerZone} x ${c.capacity[role].maxPodsPerNode}`)]);
+  out.push(t.toString());
+  out.push("capacity per role: max nodes per zone x max pods per node");
+  if (r.retiredCells.length > 0) out.push(`retired (ids never reused): ${r.retiredCells.join(", ")}`);
+  return out.join("\n");
+}
+
+function renderDryRun(p: AddCellResourcePlan): string {
+  const out: string[] = [];
+  const how = (picked: boolean) => (picked ? "picked" : "given");
+  out.push(`plan: add cell ${p.cell.id} (${how(p.picked.id)}) with ${p.cell.cidr} (${how(p.picked.cidr)}) to stack ${p.stack}; nothing is changed`);
+  if (p.exists) out.push(`cell ${p.cell.id} is already in config: an add writes nothing and converges it`);
+  else out.push(`config to write:\n${p.config.map((w) => `  ${w.key} = ${w.value}`).join("\n")}`);
+  out.push(`\nIP plan of ${p.cell.id} (${p.ipPlan.cidr}), service range ${p.ipPlan.serviceCidr}`);
+  out.push(ipPlanTable(p.ipPlan.subnets));
+  out.push(`\nResources of ${p.cell.id}: ${p.summary.resourceCount} (protected: ${p.resources.filter((r) => r.protect).length})`);
+  const types = table(["type", "count"]);
+  for (const [type, n] of Object.entries(p.summary.byType).sort()) types.push([type, String(n)]);
+  out.push(types.toString());
+  out.push(`\nto add it: cellctl cells add --stack ${p.stack} --id ${p.cell.id} --cidr ${p.cell.cidr} --yes`);
+  return out.join("\n");
+}
+
+function renderAdd(r: AddCellResult): string {
+  if (!r.upRan) return `cell ${r.cell.id} (${r.cell.cidr}) of stack ${r.stack} is up to date: nothing to change${r.configWritten.length ? "" : ", no config written"}`;
+  const changes = Object.entries(r.resourceChanges ?? {})
+    .filter(([op]) => op !== "same" && op !== "read")
+    .map(([op, n]) => `${n} ${op}`)
+    .join(", ");
+  return `cell ${r.cell.id} (${r.cell.cidr}) added to stack ${r.stack}: ${changes || "no resource changes"}${r.attempts > 1 ? ` (after ${r.attempts - 1} retries on a locked stack)` : ""}`;
+}
+
+function renderRetire(r: RetireCellResult, force: boolean): string {
+  if (r.phase === "retired") {
+    const lines = [`cell ${r.cell} retired from stack ${r.stack}: ${r.destroyed.length} resource(s) destroyed, config ${r.configRemoved.join(", ")} removed`];
+    if (r.unprotected.length > 0) lines.push(`unprotected (--unprotect) before the destroy:\n${r.unprotected.map((u) => `  ${u}`).join("\n")}`);
+    return lines.join("\n");
+  }
+  if (r.configWritten.length > 0) {
+    return `cell ${r.cell} of stack ${r.stack} is draining: the control plane places no new services there.\nonce its services have moved: cellctl cells retire --stack ${r.stack} --id ${r.cell} --force`;
+  }
+  return `cell ${r.cell} of stack ${r.stack} is already draining${force ? "" : "; pass --force to destroy its resources and remove it"}`;
+}
+
+const stackOption = ["-s, --stack <stack>", "region stack (its config is Pulumi.<stack>.yaml)"] as const;
+const dirOption = ["--dir <dir>", "project directory (Pulumi.yaml and the stack files); default: this project"] as const;
+
+/** Adds `cells list|add|retire` to the program. */
+export function addCellCommands(program: Command, env: CliEnv): void {
+  const cells = program.command("cells").description("list, add and retire the cells of a region stack");
+
+  cells
+    .command("list")
+    .description("list the cells of a region stack from its config (offline, no Pulumi CLI)")
+    .requiredOption(...stackOption)
+    .option(...dirOption)
+    .option("--json", "print JSON (see docs/cellctl.md)")
+    .action(async (o: CommonOptions) => {
+      const region = await describeRegion(new StackFileConfig(o.stack, o.dir && path.resolve(o.dir)));
+      if (o.json) printJson(env, region);
+      else env.stdout.write(renderRegion(region) + "\n");
+    });
+
+  cells
+    .command("add")
+    .description("add a cell: next id and free CIDR unless given, config write, preview, blast-radius guard, up")
+    .requiredOption(...stackOption)
+    .option("--id <id>", "cell id (default: the next one, never a retired one); pass it to make a retry idempotent")
+    .option("--cidr <cidr>", "cell CIDR (default: the lowest free block of cellplane:newCellPrefix in cellplane:addressPool)")
+    .option("--dry-run", "plan offline (IP plan and resources under mocks); change nothing")
+    .option("-y, --yes", "do not ask for confirmation (required when not on a terminal)")
+    .option("--policy-pack <dir>", "run preview and up with this policy pack (default: $CELLPLANE_POLICY_PACK)")
+    .option(...dirOption)
+    .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
+    .action(async (o: CommonOptions & { id?: string; cidr?: string; dryRun?: boolean; yes?: boolean; policyPack?: string }) => {
+      const dir = o.dir && path.resolve(o.dir);
+      const request = { id: o.id, cidr: o.cidr };
+      if (o.dryRun) {
+        const plan = await planAddCell(new StackFileConfig(o.stack, dir), request);
+        if (o.json) printJson(env, { dryRun: true, ...plan });
+        else env.stdout.write(renderDryRun(plan) + "\n");
+        return;
+      }
+      const backend = env.openStack(o.stack, dir);
+      const plan = await prepareAddCell(backend, request);
+      if (!o.yes) {
+        if (!env.interactive) {
+          throw new UserError(`refusing to change stack ${o.stack} without confirmation (not a terminal)\n  fix: pass --yes, or --dry-run to only plan`);
+        }
+        const what = plan.exists ? `Converge cell ${plan.cell.id} (${plan.cell.cidr}) of` : `Add cell ${plan.cell.id} (${plan.cell.cidr}) to`;
+        if (!(await env.confirm(`${what} stack ${o.stack}? [y/N] `))) throw new UserError("not confirmed; nothing was changed");
+      }
+      const progress = progressRenderer(env, o.json === true);
+      try {
+        const result = await addCell(
+          backend,
+          { id: plan.cell.id, cidr: plan.cell.cidr },
+          { onProgress: progress.listener, signal: env.signal, retry: env.retry, policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined },
+        );
+        progress.stop();
+        if (o.json) printJson(env, { dryRun: false, ...result });
+        else env.stdout.write(renderAdd(result) + "\n");
+      } finally {
+        progress.stop();
+      }
+    });
+
+  cells
+    .command("retire")
+    .description("retire a cell: first mark it draining; then, with --force, destroy its resources and remove it")
+    .requiredOption(...stackOption)
+    .requiredOption("--id <id>", "the cell to retire")
+    .option("--force", "phase 2: destroy the (draining) cell's resources and remove its config")
+    .option("--unprotect", "with --force: clear the protect bit of the cell's protected resources first (each one is reported)")
+    .option(...dirOption)
+    .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
+    .action(async (o: CommonOptions & { id: string; force?: boolean; unprotect?: boolean }) => {
+      if (o.unprotect && !o.force) throw new UserError("--unprotect only applies to the destroy phase\n  fix: pass it together with --force");
+      const progress = progressRenderer(env, o.json === true);
+      try {
+        const result = await retireCell(env.openStack(o.stack, o.dir && path.resolve(o.dir)), o.id, {
+          force: o.force,
+          unprotect: o.unprotect,
+          onProgress: progress.listener,
+          signal: env.signal,
+          retry: env.retry,
+        });
+        progress.stop();
+        if (o.json) printJson(env, result);
+        else env.stdout.write(renderRetire(result, o.force === true) + "\n");
+      } finally {
+        progress.stop();
+      }
+    });
+}

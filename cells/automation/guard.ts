@@ -1,0 +1,97 @@
+import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+import { BlastRadiusError, OutsideChange } from "./errors";
+
+/*
+ * The blast-radius guard. Adding or retiring a cell must change that cell and
+ * nothing else; the engine's preview says what an operation would do, step by
+ * step, and this module decides from each step's URN whether it stays inside.
+ */
+
+/** Component type of a cell (cells/cell.ts); its Pulumi name is the cell id. */
+export const CELL_TYPE = "cellplane:cells:Cell";
+/** Component type of the region; the parent of every cell. */
+export const REGION_TYPE = "cellplane:cells:Region";
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** Steps that change nothing in the cloud or in state: reading, or leaving a resource as it is. */
+const NO_CHANGE: ReadonlySet<OpType> = new Set<OpType>(["same", "read", "read-replacement", "refresh", "discard", "discard-replaced"]);
+
+/** One step of a preview or an update, as the engine reports it. */
+export interface PlannedStep {
+  op: OpType;
+  urn: string;
+  type: string;
+}
+
+/** Parts of a URN: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`. */
+export function parseUrn(urn: string): { stack: string; project: string; types: string[]; name: string } {
+  const parts = urn.replace(/^urn:pulumi:/, "").split("::");
+  if (parts.length < 4) throw new Error(`not a Pulumi URN: ${urn}`);
+  const [stack, project, qualifiedType, ...name] = parts;
+  return { stack, project, types: qualifiedType.split("$"), name: name.join("::") };
+}
+
+/**
+ * Whether a URN is the cell's component or one of its descendants. The qualified
+ * type of a descendant lists its ancestors' types, so a descendant has the Cell
+ * type among its ancestors, and every child of a cell is named `<cell>-...`
+ * (cells/plan/naming.ts): that pair identifies the cell without reading the state.
+ */
+export function isInCell(urn: string, cellId: string): boolean {
+  const { types, name } = parseUrn(urn);
+  const own = types[types.length - 1];
+  if (own === CELL_TYPE) return name === cellId;
+  return types.slice(0, -1).includes(CELL_TYPE) && (name === cellId || name.startsWith(`${cellId}-`));
+}
+
+/** Whether a step changes anything. */
+export function isChange(op: OpType): boolean {
+  return !NO_CHANGE.has(op);
+}
+
+/**
+ * The steps of a preview or an update, from its engine events: one per resource
+ * (the last op the engine announced for it), in the order the engine announced them.
+ */
+export function stepsFromEvents(events: readonly EngineEvent[]): PlannedStep[] {
+  const steps = new Map<string, PlannedStep>();
+  for (const e of events) {
+    const m = e.resourcePreEvent?.metadata;
+    if (!m) continue;
+    steps.delete(m.urn);
+    steps.set(m.urn, { op: m.op, urn: m.urn, type: m.type });
+  }
+  return [...steps.values()];
+}
+
+/**
+ * Steps of an `add` that leave the new cell. Allowed outside the cell:
+ * - the stack resource itself (a change of stack outputs is not a resource change);
+ * - creating the scaffolding the first cell of an empty stack needs: the Region
+ *   component and the default providers. Those are creates only; an update,
+ *   replace or delete of either is reported like any other.
+ */
+export function outsideAddedCell(steps: readonly PlannedStep[], cellId: string): PlannedStep[] {
+  return steps.filter((s) => {
+    if (!isChange(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
+    const scaffolding = s.type === REGION_TYPE || (s.type.startsWith("pulumi:providers:") && parseUrn(s.urn).name.startsWith("default"));
+    return !(s.op === "create" && scaffolding);
+  });
+}
+
+/** Steps of a `retire` that leave the cell: anything outside it that would change. */
+export function outsideRetiredCell(steps: readonly PlannedStep[], cellId: string): PlannedStep[] {
+  return steps.filter((s) => isChange(s.op) && !isInCell(s.urn, cellId) && s.type !== STACK_TYPE);
+}
+
+/** Throws a BlastRadiusError naming every resource outside the cell, if there is any. */
+export function assertInsideCell(outside: readonly PlannedStep[], what: string, fix: string): void {
+  if (outside.length === 0) return;
+  const list: OutsideChange[] = outside.map(({ op, urn, type }) => ({ op, urn, type }));
+  throw new BlastRadiusError(
+    `refusing to ${what}: the preview also changes ${list.length} resource(s) outside the cell:\n` +
+      list.map((c) => `  ${c.op.padEnd(8)} ${c.urn}`).join("\n") +
+      `\n  fix: ${fix}`,
+    list,
+  );
+}

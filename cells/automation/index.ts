@@ -1,0 +1,27 @@
+/**
+ * The control plane's library for region stacks: list, plan, add and retire
+ * cells through the Pulumi Automation API, and run an operation over many
+ * region stacks. `cellctl` (bin/cellctl.ts) is a CLI over it.
+ *
+ * Offline (no Pulumi CLI): `listCells`, `describeRegion`, `prepareAddCell`,
+ * `planAddCell` over a `StackConfigReader` such as `StackFileConfig`.
+ * Through the engine: `addCell`, `retireCell` over a `StackBackend`:
+ * `openStack(name)` for the real one, `InMemoryStack` for tests.
+ *
+ * @example
+ * import { addCell, openStack, planAddCell, StackFileConfig } from "./cells/automation";
+ * const plan = await planAddCell(new StackFileConfig("prod-azure"));   // c004, 10.67.0.0/16, its resources
+ * const done = await addCell(openStack("prod-azure"), { id: plan.cell.id, cidr: plan.cell.cidr }, {
+ *   onProgress: (p) => console.log(p.phase, `${p.done}/${p.total}`, p.current ?? ""),
+ * });
+ */
+export * from "./backend";
+export * from "./cells";
+export * from "./errors";
+export * from "./guard";
+export * from "./memory";
+export * from "./operations";
+export * from "./progress";
+export * from "./pulumi";
+export * from "./regions";
+export * from "./retry";

@@ -1,0 +1,318 @@
+import * as path from "node:path";
+import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import { StackBackend } from "./backend";
+import { AddCellRequest, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY } from "./cells";
+import { InfraError, translatePulumiError, UserError } from "./errors";
+import { assertInsideCell, isChange, isInCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
+import { Phase, progressFromEvents, ProgressListener } from "./progress";
+import { cancelled, checkSignal, RetryPolicy, retryWhileLocked } from "./retry";
+
+/*
+ * The two operations that change a region stack: add a cell, retire a cell. Both
+ * follow the same shape: write config -> preview -> blast-radius guard -> apply,
+ * with the preview+apply pair retried as one unit while the stack is locked (a
+ * guard verdict holds only for the state it previewed).
+ */
+
+/** Options of `addCell` and `retireCell`. */
+export interface OperationOptions {
+  /** Progress: phases, and resources done / total during `up` and `destroy`. */
+  onProgress?: ProgressListener;
+  /** Cancels the operation (between steps, and the running engine command). */
+  signal?: AbortSignal;
+  /** Retry of a locked stack; defaults in `DEFAULT_RETRY`. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Policy pack directories for `preview` and `up` (`--policy-pack`). Default: the
+   * directory in `CELLPLANE_POLICY_PACK` (e.g. `policies`), none when it is unset.
+   */
+  policyPacks?: string[];
+}
+
+/** The result of `addCell`. */
+export interface AddCellResult {
+  stack: string;
+  cell: CellSummary;
+  /** Config this run wrote; empty when the cell was already in config. */
+  configWritten: ConfigWrite[];
+  /** Change counts of the preview. */
+  preview: OpMap;
+  /** Whether `up` ran; false when the preview showed nothing to change. */
+  upRan: boolean;
+  /** Change counts of the update, or null when it did not run. */
+  resourceChanges: OpMap | null;
+  /** Tries of preview+up (more than 1: the stack was locked). */
+  attempts: number;
+}
+
+/** The result of `retireCell`. */
+export interface RetireCellResult {
+  stack: string;
+  cell: string;
+  /** `draining`: phase 1 (marked, or already marked); `retired`: destroyed and removed from config. */
+  phase: "draining" | "retired";
+  /** Config this run wrote. */
+  configWritten: ConfigWrite[];
+  /** Config keys this run removed. */
+  configRemoved: string[];
+  /** URNs this run destroyed. */
+  destroyed: string[];
+  /** URNs whose protect bit this run cleared (only with `unprotect`). */
+  unprotected: string[];
+  /** Tries of preview+destroy (more than 1: the stack was locked). */
+  attempts: number;
+}
+
+/** Options of `retireCell`. */
+export interface RetireCellOptions extends OperationOptions {
+  /** Phase 2: destroy the cell's resources, then remove its config. Refused unless the cell is draining. */
+  force?: boolean;
+  /**
+   * Clear the protect bit of the cell's protected resources (clusters, VNETs, ...)
+   * before destroying them. Without it, phase 2 refuses and lists them. Every
+   * resource unprotected is reported in the result.
+   */
+  unprotect?: boolean;
+}
+
+/** Policy packs from `CELLPLANE_POLICY_PACK`, resolved against the working directory. */
+export function policyPacksFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dir = env.CELLPLANE_POLICY_PACK;
+  return dir ? [path.resolve(dir)] : [];
+}
+
+function reporter(stack: string, cell: string, onProgress: ProgressListener | undefined) {
+  return (phase: Phase, message?: string, total = 0) => onProgress?.({ stack, cell, phase, done: 0, total, message });
+}
+
+/** Runs one engine command, recording its events; `started` turns true at its first event. */
+async function withEvents<T>(run: (onEvent: (e: EngineEvent) => void) => Promise<T>, also?: (e: EngineEvent) => void): Promise<{ result: T; steps: PlannedStep[] }> {
+  const events: EngineEvent[] = [];
+  const result = await run((e) => {
+    events.push(e);
+    also?.(e);
+  });
+  return { result, steps: stepsFromEvents(events) };
+}
+
+/**
+ * Adds a cell to a region stack, or converges one that is already in its config:
+ *
+ * 1. writes the cell into stack config (`setConfig` with path keys such as
+ *    `cellplane:cells.c004.cidr`); no other key is touched, and nothing is written
+ *    when the cell is already there;
+ * 2. previews the stack (with the policy packs, when configured);
+ * 3. refuses, naming them, if the preview changes any resource outside the new cell
+ *    (see `outsideAddedCell`); the config written in step 1 is removed again;
+ * 4. runs `up` unless the preview shows nothing to change, reporting progress.
+ *
+ * A locked stack is waited out (retry with backoff); every other error is thrown
+ * with the engine's message. When no resource was touched yet, a failure removes
+ * the config written in step 1, so the stack is as it was; once `up` has started,
+ * the config stays and the same call (with the id) resumes.
+ *
+ * @param request id, CIDR and capacity; whatever is missing is picked (`prepareAddCell`)
+ * @throws UserError, ConfigError for a request that cannot be done; InfraError otherwise
+ */
+export async function addCell(stack: StackBackend, request: AddCellRequest = {}, options: OperationOptions = {}): Promise<AddCellResult> {
+  const { signal, onProgress } = options;
+  checkSignal(signal);
+  const plan = await prepareAddCell(stack, request);
+  const id = plan.cell.id;
+  const report = reporter(stack.name, id, onProgress);
+  const policyPacks = options.policyPacks ?? policyPacksFromEnv();
+  const written: ConfigWrite[] = [];
+  let upStarted = false;
+  try {
+    if (!plan.exists) {
+      report("config", `writing ${plan.config.map((w) => w.key).join(", ")}`);
+      for (const w of plan.config) {
+        await stack.setConfig(w.key, w.value, { path: true });
+        written.push(w);
+      }
+    }
+    const { value, attempts } = await retryWhileLocked(
+      stack.name,
+      async () => {
+        report("preview", `previewing stack ${stack.name}`);
+        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, signal, onEvent }));
+        checkSignal(signal);
+        assertInsideCell(
+          outsideAddedCell(steps, id),
+          `add cell ${id} to stack ${stack.name}`,
+          `nothing was deployed${written.length > 0 ? ` and the config of ${id} was removed again` : ""}. ` +
+            `See the changes with \`pulumi preview --stack ${stack.name} --diff\` (drift, a pending config change, a provider upgrade), ` +
+            `bring them in on their own, then add the cell again`,
+        );
+        const changes = steps.filter((s) => isChange(s.op));
+        if (changes.length === 0) return { preview: preview.changeSummary, upRan: false, resourceChanges: null };
+        const track = progressFromEvents({ stack: stack.name, cell: id, phase: "up", total: changes.length }, onProgress ?? (() => {}));
+        const up = await stack.up({
+          policyPacks,
+          signal,
+          onEvent: (e) => {
+            upStarted = true;
+            track(e);
+          },
+        });
+        return { preview: preview.changeSummary, upRan: true, resourceChanges: up.resourceChanges };
+      },
+      { policy: options.retry, signal, onRetry: (n) => report("retry", `stack ${stack.name} is locked: retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`) },
+    );
+    report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
+    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts };
+  } catch (caught) {
+    const err = translatePulumiError(caught, `add cell ${id}`, stack.name);
+    if (written.length > 0 && !upStarted) {
+      try {
+        await stack.removeConfig(cellKey(id), { path: true });
+      } catch (revertError) {
+        const how = `\n  and removing the config of ${id} again failed (${(revertError as Error).message.split("\n")[0]}): remove it with \`pulumi config rm --path ${cellKey(id)} --stack ${stack.name}\``;
+        err.message += how;
+      }
+    }
+    const resume = `run the same add again (id ${id}) to resume: it is idempotent`;
+    if (signal?.aborted) {
+      throw upStarted ? new InfraError("cancelled", `cancelled during the update of cell ${id}; ${resume}`) : cancelled();
+    }
+    if (upStarted && err instanceof InfraError && err.kind === "engine") {
+      throw new InfraError("engine", `${err.message}\n  the config of cell ${id} stays in stack ${stack.name}; once the cause is fixed, ${resume}`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Retires a cell in two phases.
+ *
+ * Phase 1 (an active cell, without `force`): marks it `draining` in config
+ * (`cellplane:cells.<id>.state`). The control plane stops placing services there.
+ * No resource changes, so no update runs.
+ *
+ * Phase 2 (a draining cell, with `force`): destroys only the cell's resources,
+ * then removes its config and records its id as retired (`cellctl:retiredCells`,
+ * so it is never given out again). The destroy targets the cell's URNs from the
+ * stack's state, with their dependents; its preview goes through the same
+ * blast-radius guard as an add, so a dependent outside the cell stops it.
+ * Protected resources are never unprotected silently: phase 2 refuses and lists
+ * them unless `unprotect` is passed, and every resource unprotected is reported.
+ * Config stays the source of truth until the resources are gone: a failed destroy
+ * leaves the cell draining in config, and the same call resumes.
+ *
+ * Refused: `force` on an active cell (drain first), a cell not in config.
+ *
+ * @throws UserError, ConfigError for a request that cannot be done; InfraError otherwise
+ */
+export async function retireCell(stack: StackBackend, id: string, options: RetireCellOptions = {}): Promise<RetireCellResult> {
+  const { signal, onProgress, force = false, unprotect = false } = options;
+  checkSignal(signal);
+  const region = await describeRegion(stack);
+  const cell = region.cells.find((c) => c.id === id);
+  const result: RetireCellResult = { stack: stack.name, cell: id, phase: "draining", configWritten: [], configRemoved: [], destroyed: [], unprotected: [], attempts: 0 };
+  if (!cell) {
+    const retired = region.retiredCells.includes(id);
+    throw new UserError(
+      retired
+        ? `cell ${id} is already retired from stack ${stack.name}`
+        : `stack ${stack.name} has no cell ${id}\n  fix: use one of its cells: ${region.cells.map((c) => c.id).join(", ") || "(none)"} (\`cellctl cells list --stack ${stack.name}\`)`,
+    );
+  }
+  const report = reporter(stack.name, id, onProgress);
+
+  if (cell.state === "active") {
+    if (force) {
+      throw new UserError(
+        `cell ${id} is active; retiring is two-phase and --force is the second phase\n` +
+          `  fix: mark it draining first (\`cellctl cells retire --stack ${stack.name} --id ${id}\`), move its services out, then run it again with --force`,
+      );
+    }
+    const w = { key: configKey(["cells", id, "state"]), value: "draining" };
+    report("config", `marking ${id} draining`);
+    await stack.setConfig(w.key, w.value, { path: true });
+    result.configWritten.push(w);
+    report("done", `cell ${id} is draining`);
+    return result;
+  }
+  if (!force) {
+    report("done", `cell ${id} is already draining; pass force to destroy it`);
+    return result;
+  }
+
+  // Phase 2.
+  const mine = (await stack.listResources()).filter((r) => isInCell(r.urn, id));
+  const protectedUrns = mine.filter((r) => r.protect).map((r) => r.urn);
+  if (protectedUrns.length > 0 && !unprotect) {
+    throw new UserError(
+      `cell ${id} has ${protectedUrns.length} protected resource(s); cellctl never unprotects silently:\n` +
+        protectedUrns.map((u) => `  ${u}`).join("\n") +
+        `\n  fix: unprotect them yourself with \`pulumi state unprotect --stack ${stack.name} --yes <urn>...\`, ` +
+        `or pass --unprotect to let cellctl clear exactly these (it reports each one), then retire again with --force`,
+    );
+  }
+  let destroyStarted = false;
+  try {
+    if (protectedUrns.length > 0) {
+      report("unprotect", `unprotecting ${protectedUrns.length} resource(s) of ${id}`);
+      await stack.setProtected(protectedUrns, false);
+      result.unprotected = protectedUrns;
+    }
+    if (mine.length > 0) {
+      const target = mine.map((r) => r.urn);
+      const { value, attempts } = await retryWhileLocked(
+        stack.name,
+        async () => {
+          report("preview", `previewing the destroy of ${id}`);
+          const { steps } = await withEvents((onEvent) => stack.previewDestroy({ target, targetDependents: true, signal, onEvent }));
+          checkSignal(signal);
+          assertInsideCell(
+            outsideRetiredCell(steps, id),
+            `destroy cell ${id} of stack ${stack.name}`,
+            `nothing was destroyed${protectedUrns.length > 0 ? " and the protect bits were set again" : ""}. ` +
+              `These resources depend on the cell: move them off it first, then retire again`,
+          );
+          const total = steps.filter((s) => isChange(s.op)).length;
+          const track = progressFromEvents({ stack: stack.name, cell: id, phase: "destroy", total }, onProgress ?? (() => {}));
+          const { steps: done } = await withEvents(
+            (onEvent) => stack.destroy({ target, targetDependents: true, signal, onEvent }),
+            (e) => {
+              destroyStarted = true;
+              track(e);
+            },
+          );
+          return done.filter((s) => isChange(s.op)).map((s) => s.urn);
+        },
+        { policy: options.retry, signal, onRetry: (n) => report("retry", `stack ${stack.name} is locked: retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`) },
+      );
+      result.destroyed = value;
+      result.attempts = attempts;
+    }
+  } catch (caught) {
+    const err = translatePulumiError(caught, `retire cell ${id}`, stack.name);
+    if (!destroyStarted && result.unprotected.length > 0) {
+      try {
+        await stack.setProtected(result.unprotected, true);
+        result.unprotected = [];
+      } catch (reprotectError) {
+        const how = `\n  and protecting its resources again failed (${(reprotectError as Error).message.split("\n")[0]}): run \`pulumi state protect --stack ${stack.name} --yes ${result.unprotected.join(" ")}\``;
+        err.message += how;
+      }
+    }
+    const stillUnprotected = result.unprotected.length > 0 ? ` (${result.unprotected.length} of its resources are unprotected now)` : "";
+    const resume = `cell ${id} stays draining in config${stillUnprotected}; run the same retire again to resume`;
+    if (signal?.aborted) throw destroyStarted ? new InfraError("cancelled", `cancelled during the destroy of cell ${id}; ${resume}`) : cancelled();
+    if (destroyStarted && err instanceof InfraError && err.kind === "engine") throw new InfraError("engine", `${err.message}\n  ${resume}`);
+    throw err;
+  }
+
+  report("config", `removing ${cellKey(id)}`);
+  if (!region.retiredCells.includes(id)) {
+    const w = { key: `${RETIRED_CELLS_KEY}[${region.retiredCells.length}]`, value: id };
+    await stack.setConfig(w.key, w.value, { path: true });
+    result.configWritten.push(w);
+  }
+  await stack.removeConfig(cellKey(id), { path: true });
+  result.configRemoved.push(cellKey(id));
+  result.phase = "retired";
+  report("done", `cell ${id} is retired`);
+  return result;
+}

@@ -1,0 +1,110 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import { PROJECT_DIR } from "../../test/harness/stackfile";
+import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
+import { translatePulumiError } from "./errors";
+
+const run = promisify(execFile);
+
+/** Where and how the Pulumi CLI runs. */
+export interface PulumiStackOptions {
+  /** Project directory: Pulumi.yaml, index.ts and the stack files. Default: this project's root. */
+  workDir?: string;
+  /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
+  envVars?: Record<string, string>;
+}
+
+/**
+ * The real StackBackend: the Automation API's LocalWorkspace on this project
+ * directory, so the control plane runs exactly the program SREs run with
+ * `pulumi up`. The backend comes from the environment (`PULUMI_BACKEND_URL`, or
+ * `pulumi login`); the stack must exist there (`pulumi stack init <name>` once).
+ *
+ * Config is read offline from `Pulumi.<stack>.yaml` (`StackFileConfig`), so reads
+ * need no CLI; writes, previews, updates and state go through the Pulumi CLI, which
+ * is spawned on first use. Failures are translated: a missing CLI to an install
+ * hint, an unknown stack to a UserError, engine failures to the engine's message.
+ */
+export class PulumiStack implements StackBackend {
+  private readonly files: StackFileConfig;
+  private selected?: Promise<Stack>;
+
+  constructor(
+    public readonly name: string,
+    private readonly options: PulumiStackOptions = {},
+  ) {
+    this.files = new StackFileConfig(name, this.workDir);
+  }
+
+  get workDir(): string {
+    return this.options.workDir ?? PROJECT_DIR;
+  }
+
+  getAllConfig(): Promise<Record<string, string>> {
+    return this.files.getAllConfig();
+  }
+
+  /** `selectStack`, never `createOrSelect`: a typo or the wrong backend must not create an empty stack. */
+  private stack(): Promise<Stack> {
+    this.selected ??= LocalWorkspace.selectStack({ stackName: this.name, workDir: this.workDir }, { envVars: this.options.envVars });
+    return this.selected;
+  }
+
+  private async call<T>(what: string, fn: (stack: Stack) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.stack());
+    } catch (err) {
+      throw translatePulumiError(err, what, this.name);
+    }
+  }
+
+  setConfig(key: string, value: string, options: { path: boolean }): Promise<void> {
+    return this.call(`set ${key}`, (s) => s.setConfig(key, { value }, options.path));
+  }
+
+  removeConfig(key: string, options: { path: boolean }): Promise<void> {
+    return this.call(`remove ${key}`, (s) => s.removeConfig(key, options.path));
+  }
+
+  preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+  }
+
+  async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    return { resourceChanges: r.summary.resourceChanges ?? {} };
+  }
+
+  previewDestroy(o: DestroyRunOptions): Promise<{ changeSummary: OpMap }> {
+    return this.call("destroy preview", (s) => s.previewDestroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+  }
+
+  async destroy(o: DestroyRunOptions): Promise<{ resourceChanges: OpMap }> {
+    const r = await this.call("destroy", (s) => s.destroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+    return { resourceChanges: r.summary.resourceChanges ?? {} };
+  }
+
+  async listResources(): Promise<StateResource[]> {
+    const exported = await this.call("export the stack state", (s) => s.exportStack());
+    const resources = (exported.deployment as { resources?: { urn: string; type: string; parent?: string; protect?: boolean }[] } | undefined)?.resources ?? [];
+    return resources.map((r) => ({ urn: r.urn, type: r.type, parent: r.parent ?? null, protect: r.protect === true }));
+  }
+
+  async setProtected(urns: string[], protect: boolean): Promise<void> {
+    if (urns.length === 0) return;
+    // The same command the error message tells an operator to run; the Automation API has no wrapper for it.
+    await this.call(`${protect ? "protect" : "unprotect"} ${urns.length} resource(s)`, async (s) => {
+      const workspace = s.workspace as LocalWorkspace;
+      await run(workspace.pulumiCommand.command, ["state", protect ? "protect" : "unprotect", "--stack", this.name, "--yes", "--non-interactive", ...urns], {
+        cwd: this.workDir,
+        env: { ...process.env, ...this.options.envVars },
+      });
+    });
+  }
+}
+
+/** The real backend of a stack in this project (or in `options.workDir`). */
+export function openStack(name: string, options: PulumiStackOptions = {}): PulumiStack {
+  return new PulumiStack(name, options);
+}

@@ -1,0 +1,102 @@
+import type { types } from "@pulumi/kubernetes";
+import { FLOWS } from "../../cells/plan/isolation";
+import { CellIpPlan, Role } from "../../cells/plan/model";
+import { gatewayPorts, hasAddon, PLATFORM_NAMESPACES, PlatformNamespace } from "../../cells/plan/platform";
+import { GATEWAY_SELECTOR } from "./values";
+
+/*
+ * Network policies of the platform namespaces, as plain data. Each namespace is
+ * default-deny (a Kubernetes NetworkPolicy, which Cilium enforces), and
+ * CiliumNetworkPolicies allow exactly what its add-on needs. Rules stay at L3/L4:
+ * AKS's managed Cilium does not run the L7/DNS proxy that FQDN rules need, so
+ * egress to ACME and the cloud's DNS API is "world" on 443.
+ */
+
+/** One policy object: `name` is unique within its namespace. */
+export type PolicySpec = { name: string; namespace: PlatformNamespace } & (
+  | { kind: "NetworkPolicy"; spec: types.input.networking.v1.NetworkPolicySpec }
+  | { kind: "CiliumNetworkPolicy"; spec: Record<string, unknown> }
+);
+
+type Port = { port: string; protocol: "TCP" | "UDP" };
+const tcp = (...ports: number[]): Port[] => ports.map((p) => ({ port: String(p), protocol: "TCP" }));
+
+const KUBE_DNS = {
+  toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": "kube-system", "k8s-app": "kube-dns" } }],
+  toPorts: [{ ports: [{ port: "53", protocol: "UDP" }, { port: "53", protocol: "TCP" }] }],
+};
+const API_SERVER = { toEntities: ["kube-apiserver"], toPorts: [{ ports: tcp(443) }] };
+/** Where admission webhooks and kubelet probes come from on a managed control plane. */
+const CONTROL_PLANE = ["kube-apiserver", "host", "remote-node"];
+/** Any pod of the cluster, in any namespace (a bare selector would mean "this namespace"). */
+const ANY_POD = { matchExpressions: [{ key: "k8s:io.kubernetes.pod.namespace", operator: "Exists" }] };
+/** In-cluster workloads that accept traffic from the ingress gateway opt in with this label. */
+export const INGRESS_BACKEND_LABEL = "cellplane.io/ingress-backend";
+
+function cnp(namespace: PlatformNamespace, name: string, spec: Record<string, unknown>): PolicySpec {
+  return { name, namespace, kind: "CiliumNetworkPolicy", spec: { endpointSelector: {}, ...spec } };
+}
+
+/** The namespaces of a role's cluster that the platform installs into. */
+export function platformNamespaces(role: Role): PlatformNamespace[] {
+  const ns: PlatformNamespace[] = [PLATFORM_NAMESPACES.certManager];
+  if (hasAddon(role, "externalDns")) ns.push(PLATFORM_NAMESPACES.externalDns);
+  if (hasAddon(role, "istio")) ns.push(PLATFORM_NAMESPACES.istioSystem, PLATFORM_NAMESPACES.istioIngress);
+  return ns;
+}
+
+/**
+ * Every policy of a role's cluster. `plan` supplies the cell's subnets: the proxy
+ * gateway reaches its backends, the ClickHouse pods of the data-plane cluster, by
+ * their VNET/VPC addresses on the ports the isolation matrix allows.
+ */
+export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[]): PolicySpec[] {
+  const out: PolicySpec[] = [];
+  for (const ns of platformNamespaces(role)) {
+    out.push({ name: "default-deny", namespace: ns, kind: "NetworkPolicy", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+    out.push(cnp(ns, "allow-dns-and-apiserver", { egress: [KUBE_DNS, API_SERVER] }));
+  }
+  const N = PLATFORM_NAMESPACES;
+  out.push(
+    cnp(N.certManager, "allow-cert-manager", {
+      // ACME, the cloud DNS API and its token endpoint; port 53 for the DNS01 self-check
+      // against the zone's authoritative name servers.
+      egress: [{ toEntities: ["world"], toPorts: [{ ports: [...tcp(443), ...tcp(53), { port: "53", protocol: "UDP" }] }] }],
+      ingress: [{ fromEntities: CONTROL_PLANE, toPorts: [{ ports: tcp(10250) }] }],
+    }),
+  );
+  if (hasAddon(role, "externalDns")) {
+    out.push(cnp(N.externalDns, "allow-external-dns", { egress: [{ toEntities: ["world"], toPorts: [{ ports: tcp(443) }] }] }));
+  }
+  if (hasAddon(role, "istio")) {
+    out.push(
+      cnp(N.istioSystem, "allow-istiod", {
+        ingress: [
+          { fromEndpoints: [ANY_POD], toPorts: [{ ports: tcp(15010, 15012, 15014) }] },
+          { fromEntities: CONTROL_PLANE, toPorts: [{ ports: tcp(15017) }] },
+        ],
+      }),
+      cnp(N.istioIngress, "allow-gateway", {
+        endpointSelector: { matchLabels: { ...GATEWAY_SELECTOR } },
+        ingress: [
+          { fromCIDRSet: ingressAllowList.map((cidr) => ({ cidr })), toPorts: [{ ports: tcp(...gatewayPorts(role)) }] },
+          { fromEntities: CONTROL_PLANE, toPorts: [{ ports: tcp(15021) }] },
+        ],
+        egress: [
+          { toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": N.istioSystem, app: "istiod" } }], toPorts: [{ ports: tcp(15012) }] },
+          { toEndpoints: [{ ...ANY_POD, matchLabels: { [INGRESS_BACKEND_LABEL]: "true" } }] },
+          ...backendsOutsideTheCluster(role, plan),
+        ],
+      }),
+    );
+  }
+  return out;
+}
+
+/** Gateway egress to other clusters of the cell: the isolation flows that pass through the gateway. */
+function backendsOutsideTheCluster(role: Role, plan: CellIpPlan): Record<string, unknown>[] {
+  return FLOWS.filter((f) => f.from === role && f.viaGateway).map((f) => ({
+    toCIDRSet: plan.subnets.filter((s) => s.role === f.to).map((s) => ({ cidr: s.cidr })),
+    toPorts: [{ ports: f.ports.map((p) => ({ port: String(p), protocol: f.protocol.toUpperCase() })) }],
+  }));
+}
