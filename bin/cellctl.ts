@@ -3,8 +3,9 @@ import { Command, CommanderError } from "commander";
 import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } from "../cells/automation";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
+import { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv } from "./cells";
-import { buildPlan, renderPlan, writePlanJson } from "./plan";
+import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
  * cellctl: the operator's and control plane's CLI.
@@ -48,8 +49,9 @@ export function buildCli(env: CliEnv = processEnv()): Command {
     .option("-s, --stack <stack>", "stack name (reads Pulumi.<stack>.yaml)", "prod-azure")
     .option("--json <file>", "also write the plan JSON contract to <file>")
     .option("--dir <dir>", "project directory holding the stack files")
-    .action(async (opts: { stack: string; json?: string; dir?: string }) => {
-      const outcome = await buildPlan(opts.stack, opts.dir);
+    .option("--policy-config <file>", "policy pack config, as for pulumi --policy-pack-config (default policies/policy-config.json)")
+    .action(async (opts: { stack: string; json?: string; dir?: string; policyConfig?: string }) => {
+      const outcome = await buildPlan(opts.stack, opts.dir, undefined, { policyConfig: opts.policyConfig });
       if (outcome.kind === "config-error") {
         throw new UserError(`invalid cellplane config in stack ${opts.stack}:\n${formatProblems(outcome.problems)}`);
       }
@@ -58,6 +60,8 @@ export function buildCli(env: CliEnv = processEnv()): Command {
         writePlanJson(outcome.doc, opts.json);
         env.stdout.write(`plan JSON written to ${opts.json}\n`);
       }
+      const failure = policyFailure(outcome.doc);
+      if (failure) throw new UserError(failure);
     });
 
   addCellCommands(program, env);
@@ -70,7 +74,7 @@ export interface JsonError {
 }
 
 function classify(err: unknown): JsonError["error"] {
-  if (err instanceof UserError || err instanceof ConfigError) return { exitCode: EXIT.user, kind: "user", message: err.message };
+  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError) return { exitCode: EXIT.user, kind: "user", message: err.message };
   if (err instanceof BlastRadiusError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message, outside: err.outside };
   if (err instanceof InfraError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message };
   return { exitCode: EXIT.infra, kind: "engine", message: engineMessage(err) };

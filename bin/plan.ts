@@ -1,12 +1,15 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
 import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { PROVIDERS } from "../providers";
-import { maskSecrets, Registration, runProgram } from "../test/harness/run";
-import { loadStackFile } from "../test/harness/stackfile";
+import { PolicyConfigFile, runPolicies } from "../policies/offline";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
+import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../test/harness/run";
+import { loadStackFile, PROJECT_DIR } from "../test/harness/stackfile";
 
 /*
  * The offline plan: the real program under Pulumi's mocks, with no CLI and no
@@ -68,7 +71,11 @@ export interface PlanDocument {
     protect: boolean;
     provider: string | null;
   }[];
-  policy: { violations: { policy: string; level: string; urn: string; message: string }[] };
+  policy: {
+    violations: { policy: string; level: string; urn: string; message: string }[];
+    /** The pack that ran offline: its policies with their effective levels, and the config file applied. */
+    pack: { name: string; config: string | null; policies: { name: string; level: string }[] };
+  };
   summary: { resourceCount: number; byType: Record<string, number>; buildsResources: boolean };
 }
 
@@ -76,8 +83,20 @@ export type PlanOutcome =
   | { kind: "ok"; doc: PlanDocument; config: RegionConfig; registrations: Registration[] }
   | { kind: "config-error"; problems: Problem[] };
 
-/** Validates the stack file, then runs the program under mocks. Config errors are returned, not thrown. */
-export async function buildPlan(stack: string, dir?: string, previousOutputs?: Record<string, unknown>): Promise<PlanOutcome> {
+/** The policy config `plan` applies unless told otherwise: the one the README passes to `--policy-pack-config`. */
+export const DEFAULT_POLICY_CONFIG = path.join(PROJECT_DIR, "policies", "policy-config.json");
+
+export interface PlanOptions {
+  /** A `--policy-pack-config` file; default DEFAULT_POLICY_CONFIG when it exists. */
+  policyConfig?: string;
+}
+
+/**
+ * Validates the stack file, runs the program under mocks, then the policy pack
+ * offline on what it registered. Config errors are returned, not thrown; an
+ * invalid policy config throws PolicyConfigError.
+ */
+export async function buildPlan(stack: string, dir?: string, previousOutputs?: Record<string, unknown>, options: PlanOptions = {}): Promise<PlanOutcome> {
   const file = loadStackFile(stack, dir);
   const validated = validateConfig(rawFromFlatConfig(file.config));
   if (!validated.ok) return { kind: "config-error", problems: validated.problems };
@@ -87,6 +106,13 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   const run = await runProgram({ ...file, program, previousOutputs });
   const byType: Record<string, number> = {};
   for (const r of run.registrations) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  const configFile = options.policyConfig ?? (existsSync(DEFAULT_POLICY_CONFIG) ? DEFAULT_POLICY_CONFIG : undefined);
+  const policyConfig = configFile ? (JSON.parse(readFileSync(configFile, "utf8")) as PolicyConfigFile) : undefined;
+  const report = await runPolicies(
+    run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value })),
+    { policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL },
+    policyConfig,
+  );
   const doc: PlanDocument = {
     project: "cellplane",
     stack,
@@ -105,7 +131,10 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
       protect: r.protect,
       provider: r.provider,
     })),
-    policy: { violations: [] },
+    policy: {
+      violations: report.violations.map(({ policy, level, urn, message }) => ({ policy, level, urn, message })),
+      pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
+    },
     summary: { resourceCount: run.registrations.length, byType, buildsResources: PROVIDERS[config.cloud].buildsResources },
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
@@ -208,7 +237,40 @@ export function renderPlan(doc: PlanDocument): string {
   if (!doc.summary.buildsResources) {
     out.push(`\nnote: the ${doc.cloud} provider plans IP layouts only so far; its network and clusters are not built yet.`);
   }
+  out.push("", renderPolicy(doc));
   return out.join("\n");
+}
+
+/** The policy section: violations grouped by level (mandatory first), then by policy. */
+export function renderPolicy(doc: PlanDocument): string {
+  const { violations, pack } = doc.policy;
+  const count = (level: string) => violations.filter((v) => v.level === level).length;
+  const out = [
+    `Policy pack ${pack.name}: ${pack.policies.length} policies${pack.config ? `, config ${pack.config}` : ""}`,
+    `  ${count("mandatory")} mandatory, ${count("advisory")} advisory violation(s)`,
+  ];
+  for (const level of ["mandatory", "advisory"]) {
+    const ofLevel = violations.filter((v) => v.level === level);
+    if (ofLevel.length === 0) continue;
+    out.push(`\n${level}${level === "mandatory" ? " (blocks the plan and pulumi preview/up)" : " (warns)"}`);
+    const byPolicy = new Map<string, string[]>();
+    for (const v of ofLevel) byPolicy.set(v.policy, [...(byPolicy.get(v.policy) ?? []), v.message]);
+    for (const [policy, messages] of byPolicy) {
+      out.push(`  ${policy} (${messages.length})`);
+      for (const m of messages) out.push(`    ${m}`);
+    }
+  }
+  return out.join("\n");
+}
+
+/** The error that fails the plan when a mandatory policy is violated, or null. */
+export function policyFailure(doc: PlanDocument): string | null {
+  const mandatory = doc.policy.violations.filter((v) => v.level === "mandatory");
+  if (mandatory.length === 0) return null;
+  return [
+    `${mandatory.length} mandatory policy violation(s) in stack ${doc.stack}:`,
+    ...mandatory.map((v) => `  ${v.policy}: ${v.message}\n      at ${v.urn || "the stack"}`),
+  ].join("\n");
 }
 
 export function writePlanJson(doc: PlanDocument, file: string): void {

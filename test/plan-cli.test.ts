@@ -71,7 +71,8 @@ describe("cellctl plan (npm run plan)", function () {
       expect(s.cidr).to.match(/^10\.64\.\d+\.\d+\/\d+$/);
     }
     expect(doc.isolation[0]).to.have.keys(["from", "to", "protocol", "ports", "why"]);
-    expect(doc.policy).to.deep.equal({ violations: [] });
+    expect(doc.policy.violations.filter((v: any) => v.level === "mandatory")).to.deep.equal([]);
+    expect(r.stdout).to.match(/Policy pack cellplane: \d+ policies[\s\S]*0 mandatory, \d+ advisory violation/);
     expect(doc.summary.resourceCount).to.equal(doc.resources.length);
     const subnet = doc.resources.find((r: any) => r.name === "c001-proxy-z1-pods");
     expect(subnet).to.have.keys(["urn", "id", "type", "name", "parent", "inputs", "dependencies", "protect", "provider"]);

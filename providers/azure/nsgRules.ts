@@ -135,12 +135,36 @@ export interface Probe {
   port: number;
 }
 
+/*
+ * Parsed prefixes and addresses, by their text. The reachability policy evaluates
+ * tens of thousands of probes against the same few prefixes; parsing each time
+ * dominated its run time.
+ */
+const parsedRanges = new Map<string, [bigint, bigint]>();
+const parsedAddresses = new Map<string, bigint>();
+
+function rangeOf(prefix: string): [bigint, bigint] {
+  let r = parsedRanges.get(prefix);
+  if (!r) {
+    const range = IPv4CidrRange.fromCidr(prefix.includes("/") ? prefix : `${prefix}/32`);
+    parsedRanges.set(prefix, (r = [range.getFirst().getValue(), range.getLast().getValue()]));
+  }
+  return r;
+}
+
+function addressOf(address: string): bigint {
+  let a = parsedAddresses.get(address);
+  if (a === undefined) parsedAddresses.set(address, (a = IPv4.fromString(address).getValue()));
+  return a;
+}
+
 function addressMatches(prefix: string, address: string, vnet: readonly string[]): boolean {
   if (prefix === "*" || prefix === "0.0.0.0/0") return true;
   if (prefix === "VirtualNetwork") return vnet.some((c) => addressMatches(c, address, []));
   if (!/^\d/.test(prefix) || !/^\d/.test(address)) return prefix === address;
-  const range = IPv4CidrRange.fromCidr(prefix.includes("/") ? prefix : `${prefix}/32`);
-  return range.contains(IPv4.fromString(address));
+  const [first, last] = rangeOf(prefix);
+  const a = addressOf(address);
+  return a >= first && a <= last;
 }
 
 function portMatches(range: string, port: number): boolean {

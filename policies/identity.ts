@@ -1,0 +1,133 @@
+import { resourceRule, violation } from "./lib/policy";
+import { at, oneOrMany, Props, record, records, str, strings } from "./lib/props";
+import { AWS, AZURE, GCP } from "./lib/types";
+import { ViewTable } from "./lib/policy";
+
+/*
+ * Identity: workload identity instead of static keys, and grants scoped to the
+ * resource an add-on needs (the DNS zone, the cell's VNET), never a whole
+ * subscription, resource group or project, and never "*" actions.
+ */
+
+// ---------------------------------------------------------------------------
+// Static keys
+
+interface StaticKeyView {
+  /** What static credential the resource creates or allows, or null when none. */
+  key: string | null;
+  fix: string;
+}
+
+const STATIC_KEY_VIEWS: ViewTable<StaticKeyView> = {
+  [AWS.accessKey]: () => ({ key: "an IAM access key", fix: "delete it; give the workload an IAM role through IRSA or EKS Pod Identity" }),
+  [GCP.serviceAccountKey]: () => ({ key: "a service account key", fix: "delete it; bind the Kubernetes service account through GKE workload identity" }),
+  [AZURE.storageAccount]: ({ props }) => ({
+    key: props.allowSharedKeyAccess === false ? null : "storage account shared-key access (account keys and SAS)",
+    fix: "set allowSharedKeyAccess: false and grant workload identities a data-plane role on the account",
+  }),
+};
+
+export const noStaticKeys = resourceRule<StaticKeyView>({
+  name: "no-static-keys",
+  description:
+    "No static credentials: no IAM access keys, no service account keys, no storage shared-key access. Workloads authenticate with workload identity (federated credentials). Fix: remove the key and federate the workload's service account.",
+  enforcementLevel: "mandatory",
+  views: STATIC_KEY_VIEWS,
+  check: (v, { subject }) => (v.key ? [violation(subject.name, `creates or allows ${v.key}`, v.fix)] : []),
+});
+
+// ---------------------------------------------------------------------------
+// Grants
+
+interface GrantView {
+  /** Why the grant's scope is too wide, or null when it is one resource. */
+  wideScope: string | null;
+  /** Why the granted permissions are too wide ("*" actions, an admin role), or null. */
+  wideActions: string | null;
+  fix: string;
+}
+
+/** Built-in Azure roles that grant everything, or the right to grant everything. */
+const AZURE_BROAD_ROLES: Record<string, string> = {
+  "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+  "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+  "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+};
+
+/** Why an ARM scope is wider than one resource, or null. */
+export function azureScopeProblem(scope: string | undefined): string | null {
+  if (scope === undefined) return "the scope is unset";
+  const s = scope.replace(/\/+$/, "");
+  if (s === "" || s === "/") return "the scope is the whole tenant";
+  if (/^\/providers\/Microsoft\.Management\/managementGroups\/[^/]+$/i.test(s)) return `the scope ${s} is a whole management group`;
+  if (/^\/subscriptions\/[^/]+$/i.test(s)) return `the scope ${s} is a whole subscription`;
+  if (/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i.test(s)) return `the scope ${s} is a whole resource group`;
+  return null;
+}
+
+/** AWS IAM documents arrive as JSON strings or objects; their Action/Resource may be one string or a list. */
+function wildcardStatements(doc: unknown): string | null {
+  let parsed: unknown = doc;
+  if (typeof doc === "string") {
+    try {
+      parsed = JSON.parse(doc);
+    } catch {
+      return null;
+    }
+  }
+  const statements = [record(at(parsed, "Statement")), ...records(at(parsed, "Statement"))].filter((s): s is Props => s !== undefined);
+  for (const st of statements) {
+    if (st.Effect !== "Allow") continue;
+    const actions = oneOrMany(st.Action);
+    if (actions.includes("*")) return `a statement allows Action "*"${oneOrMany(st.Resource).includes("*") ? ' on Resource "*"' : ""}`;
+  }
+  return null;
+}
+
+const AWS_ADMIN_POLICY = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
+const GCP_BROAD_ROLES = new Set(["roles/owner", "roles/editor"]);
+
+const GRANT_VIEWS: ViewTable<GrantView> = {
+  [AZURE.roleAssignment]: ({ props: p }) => {
+    const role = str(p.roleDefinitionId)?.split("/").pop()?.toLowerCase();
+    const broad = role ? AZURE_BROAD_ROLES[role] : undefined;
+    return {
+      wideScope: azureScopeProblem(str(p.scope)),
+      wideActions: broad ? `it grants the built-in role ${broad}` : null,
+      fix: "scope the assignment to the one resource the identity needs (the DNS zone, the cell's VNET) with the narrowest built-in role",
+    };
+  },
+  [AZURE.roleDefinition]: ({ props: p }) => ({
+    wideScope: null,
+    wideActions: records(p.permissions).some((perm) => strings(perm.actions).includes("*") || strings(perm.dataActions).includes("*")) ? 'its permissions include "*" actions' : null,
+    fix: "list the actions the identity needs instead of *",
+  }),
+  [AWS.iamPolicy]: ({ props: p }) => ({ wideScope: null, wideActions: wildcardStatements(p.policy), fix: 'list the actions and the resource ARNs the role needs instead of "*"' }),
+  [AWS.rolePolicy]: ({ props: p }) => ({ wideScope: null, wideActions: wildcardStatements(p.policy), fix: 'list the actions and the resource ARNs the role needs instead of "*"' }),
+  [AWS.rolePolicyAttachment]: ({ props: p }) => ({
+    wideScope: null,
+    wideActions: AWS_ADMIN_POLICY.test(str(p.policyArn) ?? "") ? `it attaches ${str(p.policyArn)}` : null,
+    fix: "attach a policy scoped to the resources the role needs (e.g. the region's hosted zone)",
+  }),
+  ...Object.fromEntries(
+    [GCP.projectIamMember, GCP.projectIamBinding, GCP.projectIamPolicy].map((t) => [
+      t,
+      ({ props: p }: { props: Props }) => ({
+        wideScope: `the grant of ${str(p.role) ?? "roles"} covers the whole project ${str(p.project) ?? ""}`.trim(),
+        wideActions: GCP_BROAD_ROLES.has(str(p.role) ?? "") ? `it grants the basic role ${str(p.role)}` : null,
+        fix: "grant the role on the one resource the service account needs (e.g. a DNS managed zone IAM member)",
+      }),
+    ]),
+  ),
+};
+
+export const leastPrivilegeGrants = resourceRule<GrantView>({
+  name: "least-privilege-grants",
+  description:
+    "Role assignments and IAM grants of add-on and cluster identities are scoped to one resource (never a subscription, resource group, management group or project) and grant no \"*\" actions or admin roles. Fix: scope the grant to the resource the identity needs, with the narrowest role.",
+  enforcementLevel: "mandatory",
+  views: GRANT_VIEWS,
+  check: (v, { subject }) => [v.wideScope, v.wideActions].filter((p): p is string => p !== null).map((p) => violation(subject.name, p, v.fix)),
+});
+
+export const IDENTITY_POLICIES = [noStaticKeys, leastPrivilegeGrants];
