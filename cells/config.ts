@@ -37,7 +37,7 @@ export const DEFAULTS = {
   maintenance: { day: "Tuesday", startHourUtc: 8, durationHours: 4, upgradeChannel: "patch" },
   apiServer: { private: false, authorizedIpRanges: [] as string[] },
   platform: { acmeServer: "production", ingressAllowList: ["0.0.0.0/0"] },
-  azure: { kubeloginMode: "azurecli" },
+  azure: { kubeloginMode: "azurecli", auditLogRetentionDays: 90 },
 } as const;
 
 /**
@@ -152,6 +152,7 @@ export const configSchema = z.strictObject({
   azure: z
     .strictObject({
       kubeloginMode: z.enum(KUBELOGIN_MODES).default(DEFAULTS.azure.kubeloginMode),
+      auditLogRetentionDays: count(30, 730).default(DEFAULTS.azure.auditLogRetentionDays),
     })
     .prefault({}),
   gcp: z.strictObject({ project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, { error: "must be a GCP project id" }) }).optional(),

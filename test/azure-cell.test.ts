@@ -201,6 +201,28 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     }
   });
 
+  it("sends every cluster's control-plane audit logs to its own cell's protected workspace", () => {
+    const workspaces = of(run, "operationalinsights:Workspace");
+    expect(workspaces.map(cellOf).sort()).to.deep.equal(cells);
+    for (const w of workspaces) {
+      expect(w.protect, w.name).to.equal(true);
+      expect(w.inputs.retentionInDays).to.equal(90);
+    }
+    const settings = of(run, "monitor:DiagnosticSetting");
+    expect(settings).to.have.length(cells.length * ROLES.length);
+    const ids = byId(run);
+    for (const d of settings) {
+      const cluster = ids.get(d.inputs.resourceUri)!;
+      expect(cluster.type, d.name).to.equal("azure-native:containerservice:ManagedCluster");
+      expect(d.name).to.equal(cluster.name.replace(/-aks$/, "-audit-logs"));
+      expect(cellOf(ids.get(d.inputs.workspaceId)!)).to.equal(cellOf(cluster));
+      expect(d.inputs.logs).to.deep.equal([
+        { category: "kube-audit-admin", enabled: true },
+        { category: "guard", enabled: true },
+      ]);
+    }
+  });
+
   it("exports cluster names, OIDC issuers, NAT IPs and subnet ids per cell, with kubeconfigs as secrets", () => {
     const { value: outputs } = unwrapSecrets(run.outputs);
     expect(Object.keys(outputs.cells)).to.deep.equal(cells);

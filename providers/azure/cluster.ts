@@ -8,6 +8,7 @@ import { Role } from "../../cells/plan/model";
 import { stableGuid } from "../../cells/plan/naming";
 import { CellContext, CellNetwork, ClusterOutputs } from "../types";
 import { withKubeloginMode } from "./kubeconfig";
+import { auditLogs } from "./logging";
 import { azureNames } from "./names";
 
 /** Built-in role "Network Contributor": AKS needs it on the VNET to use custom subnets and a NAT gateway. */
@@ -72,9 +73,15 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
 /**
  * One AKS cluster of a cell: its control-plane identity with Network Contributor
  * on the cell's VNET, the cluster on managed Cilium without overlay, one system and
- * one user pool per zone, and the maintenance window.
+ * one user pool per zone, audit logs to the cell's workspace, and the maintenance window.
  */
-export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNetwork, parent: pulumi.Resource): ClusterOutputs {
+export function buildAzureCluster(
+  ctx: CellContext,
+  role: Role,
+  network: CellNetwork,
+  logWorkspaceId: pulumi.Input<string>,
+  parent: pulumi.Resource,
+): ClusterOutputs {
   const { cell, plan, region } = ctx;
   const id = cell.id;
   const name = `${id}-${role}`;
@@ -179,6 +186,8 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
     previous = pool;
     if (p.mode === "User") userPools.push(pool);
   }
+
+  auditLogs(name, cluster.id, logWorkspaceId, parent);
 
   new containerservice.MaintenanceConfiguration(
     `${name}-maintenance`,

@@ -3,6 +3,7 @@ import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
 import { buildAzureCluster } from "./cluster";
 import { buildAzureRegionDns } from "./dns";
+import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
 
@@ -19,7 +20,8 @@ export const azureProvider: CloudProvider = {
   },
   buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>> {
     // The three clusters of a cell do not wait on each other.
-    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, parent)]));
+    const logs = buildCellLogWorkspace(ctx, network.container, parent);
+    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, logs.id, parent)]));
   },
   buildRegionDns: buildAzureRegionDns,
   bindPlatform: bindAzurePlatform,

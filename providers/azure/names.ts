@@ -22,6 +22,8 @@ export const azureNames = {
   clusterIdentity: (cell: string, role: Role) => physicalName(["id", "aks", cell, role], R.userAssignedIdentity),
   /** The identity cert-manager and external-dns of one cluster share to write the region zone. */
   dnsIdentity: (cell: string, role: Role) => physicalName(["id", "dns", cell, role], R.userAssignedIdentity),
+  /** The cell's Log Analytics workspace: its clusters' control-plane audit logs. */
+  logWorkspace: (region: string, cell: string) => physicalName(["log", "cellplane", region, cell], R.logAnalyticsWorkspace),
   /** "sys1", "user2": pool names are 12 characters at most and carry the zone. */
   pool: (mode: "system" | "user", zone: string) => physicalName([mode === "system" ? "sys" : "user", zone], R.agentPool, ""),
 };

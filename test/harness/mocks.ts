@@ -39,6 +39,8 @@ const AZURE_IDS: Record<string, (i: Inputs, name: string) => string> = {
   "azure-native:authorization:RoleAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/roleAssignments/${i.roleAssignmentName}`,
   "azure-native:containerservice:ManagedCluster": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}`,
   "azure-native:containerservice:AgentPool": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}/agentPools/${i.agentPoolName}`,
+  "azure-native:operationalinsights:Workspace": (i) => `${rg(i)}/providers/Microsoft.OperationalInsights/workspaces/${i.workspaceName}`,
+  "azure-native:monitor:DiagnosticSetting": (i) => `${i.resourceUri}/providers/Microsoft.Insights/diagnosticSettings/${i.name}`,
   "azure-native:containerservice:MaintenanceConfiguration": (i) =>
     `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}/maintenanceConfigurations/${i.configName}`,
 };
