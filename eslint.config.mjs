@@ -10,8 +10,9 @@ export default tseslint.config(
     },
   },
   {
-    // Test helpers handle deserialized engine payloads, which are untyped by nature.
-    files: ["test/**/*.ts"],
+    // Tests and the offline runner (mocks, registrations) handle deserialized engine
+    // payloads, which are untyped by nature.
+    files: ["test/**/*.ts", "cells/offline/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
 );

@@ -29,7 +29,7 @@ import {
 } from "../cells/automation";
 import { ConfigError } from "../cells/config";
 import { cidrInside, cidrsOverlap } from "../cells/plan/ipplan";
-import { loadStackFile, PROJECT_DIR } from "./harness/stackfile";
+import { loadStackFile, PROJECT_DIR } from "../cells/offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 const STACK = "prod-azure";

@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 import { InMemoryStack, urnOf } from "../cells/automation";
 import { CliEnv } from "../bin/cells";
 import type * as Cellctl from "../bin/cellctl";
-import { PROJECT_DIR } from "./harness/stackfile";
+import { PROJECT_DIR } from "../cells/offline/stackfile";
 
 // By the explicit file: a bare "../bin/cellctl" resolves to the bin/cellctl.js launcher, which runs the CLI and exits.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

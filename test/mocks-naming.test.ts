@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { StrictMocks } from "./harness/mocks";
+import { StrictMocks } from "../cells/offline/mocks";
 import { NAME_RULES, nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
 
 describe("strict mocks", () => {

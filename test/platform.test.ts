@@ -6,9 +6,9 @@ import { CLICKHOUSE_PORTS, INGRESS } from "../cells/plan/isolation";
 import { ROLES, Role } from "../cells/plan/model";
 import { ingressHostnames, txtOwnerId } from "../cells/plan/platform";
 import { withKubeloginMode } from "../providers/azure/kubeconfig";
-import { mockGuid } from "./harness/mocks";
-import { Registration, runProgram, RunResult, unwrapSecrets } from "./harness/run";
-import { loadStackFile } from "./harness/stackfile";
+import { mockGuid } from "../cells/offline/mocks";
+import { Registration, runProgram, RunResult, unwrapSecrets } from "../cells/offline/run";
+import { loadStackFile } from "../cells/offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 const ZONE = "eastus2.azure.db.example.com";

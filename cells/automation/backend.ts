@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
-import { loadStackFile, PROJECT_DIR, stackFilePath } from "../../test/harness/stackfile";
+import { loadStackFile, PROJECT_DIR, stackFilePath } from "../offline/stackfile";
 import { UserError } from "./errors";
 
 /*

@@ -1,7 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
-import { stringify } from "yaml";
 import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig } from "../config";
 import { nextFreeCidr } from "../plan/ipplan";
 import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../plan/model";
@@ -256,7 +252,7 @@ export async function prepareAddCell(stack: StackConfigReader, request: AddCellR
 /**
  * `prepareAddCell`, then the offline resource plan of the new cell: the real
  * program runs under Pulumi's mocks on the stack's config with the cell added,
- * exactly as `cellctl plan` does (`buildPlan`), and the resources of the new cell
+ * as `cellctl plan` runs it, and the resources of the new cell
  * (its component and descendants) are returned. Touches nothing; takes seconds
  * (the whole region is planned, so the new cell is checked alongside the others).
  */
@@ -269,22 +265,18 @@ export async function planAddCell(stack: StackConfigReader, request: AddCellRequ
   const config: Record<string, unknown> = Object.fromEntries(Object.entries(flat).filter(([k]) => !k.startsWith("cellplane:")));
   for (const [k, v] of Object.entries(withCell)) config[`cellplane:${k}`] = v;
 
-  // The planner reads a stack file: give it a scratch copy with the cell added.
-  const dir = mkdtempSync(path.join(tmpdir(), "cellctl-plan-"));
-  try {
-    writeFileSync(path.join(dir, `Pulumi.${stack.name}.yaml`), stringify({ config }));
-    const { buildPlan } = await import("../../bin/plan");
-    const outcome = await buildPlan(stack.name, dir);
-    if (outcome.kind === "config-error") {
-      throw new UserError(`adding cell ${plan.cell.id} to stack ${stack.name} would make its config invalid:\n${formatProblems(outcome.problems)}`);
-    }
-    const resources = outcome.doc.resources
-      .filter((r) => isInCell(r.urn, plan.cell.id))
-      .map(({ urn, type, name, protect }) => ({ urn, type, name, protect }));
-    const byType: Record<string, number> = {};
-    for (const r of resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
-    return { ...plan, resources, summary: { resourceCount: resources.length, byType } };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const flatWithCell = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  // Imported here so that listing cells never loads the provider SDKs.
+  const [{ program }, { runProgram }] = await Promise.all([import("../program"), import("../offline/run")]);
+  const registrations = await runProgram({ stack: stack.name, config: flatWithCell, program }).then(
+    (run) => run.registrations,
+    (err: Error) => {
+      // The program refuses what validation refuses; say it as a user error.
+      throw new UserError(`adding cell ${plan.cell.id} to stack ${stack.name} would not plan:\n${err.message}`);
+    },
+  );
+  const resources = registrations.filter((r) => isInCell(r.urn, plan.cell.id)).map(({ urn, type, name, protect }) => ({ urn, type, name, protect }));
+  const byType: Record<string, number> = {};
+  for (const r of resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  return { ...plan, resources, summary: { resourceCount: resources.length, byType } };
 }

@@ -6,7 +6,7 @@ import * as automationErrors from "@pulumi/pulumi/automation/errors";
 import { stringify } from "yaml";
 import { RegionConfig, rawFromFlatConfig, validateConfig } from "../config";
 import { formatProblems, ROLES } from "../plan/model";
-import { loadStackFile } from "../../test/harness/stackfile";
+import { loadStackFile } from "../offline/stackfile";
 import { DestroyRunOptions, EngineRunOptions, StackBackend, StateResource, UpdateRunOptions } from "./backend";
 import { CELL_TYPE, isChange, REGION_TYPE } from "./guard";
 

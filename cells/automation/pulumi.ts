@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR } from "../../test/harness/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
 
