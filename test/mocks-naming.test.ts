@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { StrictMocks } from "../cells/offline/mocks";
 import { NAME_RULES, nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
+import { flattenStackConfig } from "../cells/offline/stackfile";
 
 describe("strict mocks", () => {
   const mocks = new StrictMocks();
@@ -45,5 +46,28 @@ describe("naming (cells/plan/naming.ts)", () => {
     expect(stableGuid("a")).to.equal(stableGuid("a"));
     expect(stableGuid("a")).to.not.equal(stableGuid("b"));
     expect(stableGuid("a")).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe("stack file loader", () => {
+  it("flattens config like the CLI: structured values as JSON, secure values as placeholder secrets", () => {
+    const file = flattenStackConfig("prod-azure", {
+      config: {
+        "cellplane:cloud": "azure",
+        "cellplane:zones": ["1", "2"],
+        "cellplane:dns": { zone: "eastus2.azure.db.example.com" },
+        "azure-native:clientSecret": { secure: "AAABAKz1" },
+      },
+    });
+    expect(file.config).to.deep.equal({
+      "cellplane:cloud": "azure",
+      "cellplane:zones": '["1","2"]',
+      "cellplane:dns": '{"zone":"eastus2.azure.db.example.com"}',
+      "azure-native:clientSecret": "mock-secret-for-azure-native:clientSecret",
+    });
+    expect(file.secretKeys).to.deep.equal(["azure-native:clientSecret"]);
+    // An object with a "secure" key among others is a value, not a secret.
+    expect(flattenStackConfig("s", { config: { "cellplane:tags": { secure: "x", owner: "y" } } }).secretKeys).to.deep.equal([]);
+    expect(flattenStackConfig("s", {}).config).to.deep.equal({});
   });
 });
