@@ -170,7 +170,7 @@ function platformOf(cellId: string, zone: string, registrations: Registration[])
         values: maskSecrets(r.inputs.values ?? {}) as Record<string, unknown>,
       }))
       .sort((a, b) => a.release.localeCompare(b.release));
-    out[role] = { ingressHostnames: ingressHostnames(role, cellId, zone), releases };
+    out[role] = { ingressHostnames: ingressHostnames(role, cellDomain(cellId, zone)), releases };
   }
   return out;
 }

@@ -11,7 +11,7 @@ export interface CellArgs {
   cell: CellConfig;
   plan: CellIpPlan;
   provider: CloudProvider;
-  /** The region zone the cell publishes under, as `<cell>.<zone>`. */
+  /** The region zone; the cell publishes in its own zone `<cell>.<zone>`, delegated from it. */
   dns: RegionDns;
 }
 
@@ -29,6 +29,8 @@ export class Cell extends pulumi.ComponentResource {
   public readonly clusters: Partial<Record<Role, ClusterOutputs>>;
   /** The platform layer of each cluster (cert-manager, external-dns, Istio). */
   public readonly platforms: Partial<Record<string, ClusterPlatform>>;
+  /** The cell's zone, `<cell>.<region zone>`. */
+  public readonly domain: string;
 
   constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cellplane:cells:Cell", name, {}, opts);
@@ -42,16 +44,18 @@ export class Cell extends pulumi.ComponentResource {
     };
     const network = provider.buildNetwork(ctx, this);
     this.clusters = provider.buildClusters(ctx, network, this);
+    const cellDns = provider.buildCellDns(ctx, network, dns, this);
+    this.domain = cellDns.zoneName;
     this.platforms = {};
     for (const [role, cluster] of Object.entries(this.clusters) as [Role, ClusterOutputs][]) {
-      const bindings = provider.bindPlatform(ctx, network, role, cluster, dns, dnsWritersFor(role), this);
+      const bindings = provider.bindPlatform(ctx, network, role, cluster, cellDns, dnsWritersFor(role), this);
       this.platforms[role] = new ClusterPlatform(
         `${cell.id}-${role}-platform`,
         {
           stack,
           cellId: cell.id,
           role,
-          zone: dns.zoneName,
+          zone: cellDns.zoneName,
           plan,
           platform: region.platform,
           kubeconfig: cluster.kubeconfig,

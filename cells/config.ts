@@ -37,7 +37,7 @@ export const DEFAULTS = {
   maintenance: { day: "Tuesday", startHourUtc: 8, durationHours: 4, upgradeChannel: "patch" },
   apiServer: { private: false, authorizedIpRanges: [] as string[] },
   platform: { acmeServer: "production", ingressAllowList: ["0.0.0.0/0"] },
-  azure: { kubeloginMode: "azurecli", auditLogRetentionDays: 90 },
+  azure: { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group" },
 } as const;
 
 /**
@@ -153,6 +153,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       kubeloginMode: z.enum(KUBELOGIN_MODES).default(DEFAULTS.azure.kubeloginMode),
       auditLogRetentionDays: count(30, 730).default(DEFAULTS.azure.auditLogRetentionDays),
+      deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
+      deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(DEFAULTS.azure.deployerPrincipalType),
     })
     .prefault({}),
   gcp: z.strictObject({ project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, { error: "must be a GCP project id" }) }).optional(),
@@ -301,6 +303,13 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
   }
   if (cloud === "gcp" && raw.gcp === undefined) {
     problems.push({ path: ["gcp", "project"], message: "a GCP region needs the project its cells are created in", fix: "pulumi config set --path cellplane:gcp.project <project-id>" });
+  }
+  if (cloud === "azure" && (raw.azure as { deployerPrincipalId?: unknown } | undefined)?.deployerPrincipalId === undefined) {
+    problems.push({
+      path: ["azure", "deployerPrincipalId"],
+      message: "an Azure region needs the Entra ID principal that deploys the platform into its clusters",
+      fix: "pulumi config set --path cellplane:azure.deployerPrincipalId <object id of the group holding the SREs and the CI/control-plane identities>",
+    });
   }
   if (cloud && cloud !== "azure" && raw.azure !== undefined) {
     problems.push({ path: ["azure"], message: `settings for azure are given but this stack's cloud is ${cloud}`, fix: "remove cellplane:azure, or correct cellplane:cloud" });

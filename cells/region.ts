@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegionConfig } from "./config";
 import { Cell } from "./cell";
-import { cellDomain } from "./plan/platform";
 import { PROVIDERS } from "../providers";
 import { RegionDns } from "../providers/types";
 
@@ -13,7 +12,7 @@ export interface RegionArgs {
 /**
  * A region stack: the region's DNS zone and N independent cells. Cells are keyed
  * by id and never wait on each other, so adding one registers only its own
- * resources; each publishes under its own subdomain `<cell>.<zone>`.
+ * resources; each publishes in its own zone `<cell>.<zone>`, delegated from the region's.
  */
 export class Region extends pulumi.ComponentResource {
   public readonly cells: Record<string, Cell>;
@@ -41,7 +40,7 @@ export class Region extends pulumi.ComponentResource {
           c.cellId,
           {
             cidr: c.ipPlan.cidr,
-            domain: cellDomain(c.cellId, this.dns.zoneName),
+            domain: c.domain,
             networkId: c.networkId,
             clusters: Object.fromEntries(
               Object.entries(c.clusters).map(([role, k]) => [

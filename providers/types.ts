@@ -67,6 +67,18 @@ export interface RegionDns {
   nameServers: pulumi.Output<string[]>;
 }
 
+/**
+ * The cell's own DNS zone, `<cell>.<region zone>`, delegated from the region zone.
+ * Clients reach the cell through it, and the cell's add-ons can write it and
+ * nothing else: no cluster can touch another cell's records.
+ */
+export interface CellDns {
+  /** `<cell>.<region zone>`. */
+  zoneName: string;
+  /** The zone's cloud id: what the cell's DNS identities are scoped to. */
+  zoneId: pulumi.Output<string>;
+}
+
 /** Workload-identity metadata of one add-on: on its service account and its pods. */
 export interface WorkloadIdentity {
   serviceAccountLabels: Record<string, string>;
@@ -82,7 +94,7 @@ export interface WorkloadIdentity {
 export interface PlatformBindings {
   /** Identity per DNS-writing service account, keyed "namespace/name". */
   identities: Record<string, WorkloadIdentity>;
-  /** The cert-manager ACME `dns01` solver block for the region zone (e.g. `{azureDNS: {...}}`). Leaves may be Outputs. */
+  /** The cert-manager ACME `dns01` solver block for the cell zone (e.g. `{azureDNS: {...}}`). Leaves may be Outputs. */
   dns01Solver: Record<string, unknown>;
   /** external-dns chart values for the cloud: provider name and its settings. */
   externalDnsValues: Record<string, unknown>;
@@ -101,8 +113,10 @@ export interface CloudProvider {
   buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>>;
   /** The region zone. Built once per stack, before and independent of the cells. */
   buildRegionDns(ctx: RegionContext, parent: pulumi.ComponentResource): RegionDns;
+  /** The cell's zone `<cell>.<region zone>` and its delegation from the region zone. */
+  buildCellDns(ctx: CellContext, network: CellNetwork, region: RegionDns, parent: pulumi.ComponentResource): CellDns;
   /**
-   * Identities of a cluster's DNS-writing add-ons (`writers`), scoped to the region
+   * Identities of a cluster's DNS-writing add-ons (`writers`), scoped to the cell
    * zone only, and the cloud's values for the platform charts.
    */
   bindPlatform(
@@ -110,7 +124,7 @@ export interface CloudProvider {
     network: CellNetwork,
     role: Role,
     cluster: ClusterOutputs,
-    dns: RegionDns,
+    dns: CellDns,
     writers: ServiceAccountRef[],
     parent: pulumi.ComponentResource,
   ): PlatformBindings;

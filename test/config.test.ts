@@ -92,16 +92,27 @@ describe("stack config (cells/config.ts)", () => {
 
   it("takes the kubelogin mode on Azure stacks only, from a fixed list", () => {
     const azure = exampleRaw("prod-azure");
-    azure.azure = { kubeloginMode: "workloadidentity" };
+    azure.azure = { ...azure.azure, kubeloginMode: "workloadidentity" };
     const ok = validateConfig(azure);
     expect(ok.ok && ok.value.azure.kubeloginMode).to.equal("workloadidentity");
     const defaulted = validateConfig(exampleRaw("prod-azure"));
     expect(defaulted.ok && defaulted.value.azure.kubeloginMode).to.equal("azurecli");
-    azure.azure = { kubeloginMode: "password" };
+    azure.azure = { ...azure.azure, kubeloginMode: "password" };
     expect(pathsOf(azure)).to.deep.equal(["cellplane:azure.kubeloginMode"]);
     const aws = exampleRaw("prod-aws");
     aws.azure = { kubeloginMode: "azurecli" };
     expect(pathsOf(aws)).to.deep.equal(["cellplane:azure"]);
+  });
+
+  it("needs the deployer principal on Azure: a group's object id, never whoever runs Pulumi", () => {
+    const missing = exampleRaw("prod-azure");
+    delete missing.azure;
+    const problems = problemsOf(missing);
+    expect(problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:azure.deployerPrincipalId"]);
+    expect(problems[0].fix).to.include("pulumi config set --path cellplane:azure.deployerPrincipalId");
+    const malformed = exampleRaw("prod-azure");
+    malformed.azure.deployerPrincipalId = "sre-team";
+    expect(pathsOf(malformed)).to.deep.equal(["cellplane:azure.deployerPrincipalId"]);
   });
 
   it("refuses node counts above the cloud's pool limit and Kubernetes' cluster limit, and maxPods above the cloud cap", () => {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
+import { parse } from "yaml";
 import { validateConfig } from "../cells/config";
 import { program } from "../cells/program";
 import { ALLOWED_CHART_REPOS, CHART_SOURCES, DEFAULT_CHARTS, EXACT_VERSION } from "../cells/plan/charts";
-import { CLICKHOUSE_PORTS, INGRESS } from "../cells/plan/isolation";
+import { CLICKHOUSE_PORTS } from "../cells/plan/isolation";
 import { ROLES, Role } from "../cells/plan/model";
-import { ingressHostnames, txtOwnerId } from "../cells/plan/platform";
 import { withKubeloginMode } from "../providers/azure/kubeconfig";
 import { mockGuid } from "../cells/offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../cells/offline/run";
@@ -46,11 +46,23 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     run = await runProgram({ ...file, program });
   });
 
-  it("builds the region zone once, protected, above the cells", () => {
+  it("builds the region zone once and a zone per cell delegated from it, all protected", () => {
     const zones = run.registrations.filter((r) => r.type === "azure-native:dns:Zone");
-    expect(zones).to.have.length(1);
-    expect(zones[0]).to.include({ parent: REGION_URN, protect: true });
-    expect(zones[0].inputs).to.include({ zoneName: ZONE, location: "global", zoneType: "Public" });
+    expect(zones.map((z) => z.inputs.zoneName).sort()).to.deep.equal([`c001.${ZONE}`, `c002.${ZONE}`, `c003.${ZONE}`, ZONE]);
+    const region = zones.find((z) => z.inputs.zoneName === ZONE)!;
+    expect(region).to.include({ parent: REGION_URN, protect: true });
+    expect(region.inputs).to.include({ location: "global", zoneType: "Public", resourceGroupName: "rg-cellplane-eastus2-dns-zone" });
+    for (const cell of cells) {
+      const zone = zones.find((z) => z.inputs.zoneName === `${cell}.${ZONE}`)!;
+      expect(zone).to.include({ parent: `${REGION_URN.replace("::region", "")}$cellplane:cells:Cell::${cell}`, protect: true });
+      expect(zone.inputs.resourceGroupName).to.equal(`rg-cellplane-eastus2-${cell}`);
+      // The NS record in the region zone belongs to the cell, so retiring the cell removes it.
+      const delegation = run.registrations.find((r) => r.type === "azure-native:dns:RecordSet" && r.name === `${cell}-dns-delegation`)!;
+      expect(delegation.parent).to.equal(zone.parent);
+      expect(delegation.inputs).to.deep.include({ resourceGroupName: "rg-cellplane-eastus2-dns-zone", zoneName: ZONE, relativeRecordSetName: cell, recordType: "NS", ttl: 3600 });
+      expect(delegation.inputs.nsRecords).to.deep.equal([1, 2, 3, 4].map((n) => ({ nsdname: `ns${n}-0${n}.azure-dns.com.` })));
+      expect(delegation.dependencies).to.include(zone.urn);
+    }
     const outputs = unwrapSecrets(run.outputs).value;
     expect(outputs.dns.zone).to.equal(ZONE);
     expect(outputs.dns.nameServers).to.have.length(4);
@@ -107,6 +119,28 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     for (const r of run.registrations.filter((x) => x.type.startsWith("kubernetes:"))) expect(r.provider, r.urn).to.match(/pulumi:providers:kubernetes::/);
   });
 
+  it("installs Istio in order: base, then istiod on the user pools, then the gateway (its pods need istiod's injection)", () => {
+    for (const role of ["proxy", "data-plane-mgmt"] as const) {
+      const p = platformOf(run, "c002", role);
+      const pools = run.registrations.filter((r) => new RegExp(`^c002-${role}-user-z\\d$`).test(r.name)).map((r) => r.urn);
+      expect(pools).to.have.length(3);
+      expect(p.release("istiod")!.dependencies).to.include.members([p.release("istio-base")!.urn, ...pools]);
+      expect(p.release("istio-ingress")!.dependencies).to.include.members([p.release("istiod")!.urn, ...pools]);
+      // cert-manager runs on the system pools and waits for nothing but its namespace.
+      expect(p.release("cert-manager")!.dependencies.filter((d) => d.includes("AgentPool") || d.includes("Release"))).to.deep.equal([]);
+    }
+  });
+
+  it("grants the configured deployer group, not whoever runs Pulumi, cluster admin on each cluster only", () => {
+    const admins = run.registrations.filter((r) => r.name.endsWith("-deployer-admin"));
+    expect(admins).to.have.length(9);
+    for (const a of admins) {
+      expect(a.inputs.principalId).to.equal("3f2b8c1e-5d4a-4e7b-9c6f-1a2b3c4d5e6f");
+      expect(a.inputs.principalType).to.equal("Group");
+      expect(a.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b$/);
+    }
+  });
+
   it("puts each gateway behind an Azure L4 load balancer, open only to the ingress allow-list on the matrix's ports", () => {
     for (const cell of cells) {
       for (const role of ["proxy", "data-plane-mgmt"] as const) {
@@ -114,11 +148,11 @@ describe("platform layer under strict mocks (prod-azure)", function () {
         expect(service.type).to.equal("LoadBalancer");
         expect(service.annotations).to.deep.equal({
           "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz/ready",
-          "external-dns.alpha.kubernetes.io/hostname": ingressHostnames(role, cell, ZONE).join(","),
+          "external-dns.alpha.kubernetes.io/hostname": role === "proxy" ? `*.${cell}.${ZONE}` : `api.${cell}.${ZONE}`,
         });
         expect(service.loadBalancerSourceRanges).to.deep.equal(["0.0.0.0/0"]);
-        const ports = INGRESS.filter((i) => i.role === role).flatMap((i) => i.ports);
-        expect(service.ports.map((p: { port: number }) => p.port)).to.deep.equal(ports);
+        expect(service.externalTrafficPolicy).to.equal("Local");
+        expect(service.ports.map((p: { port: number }) => p.port)).to.deep.equal(role === "proxy" ? [443, 8443, 9440] : [443]);
       }
       expect(platformOf(run, cell, "data-plane").release("istio-ingress")).to.equal(undefined);
     }
@@ -134,14 +168,21 @@ describe("platform layer under strict mocks (prod-azure)", function () {
         const gateway = children.find((r) => r.type === "kubernetes:networking.istio.io/v1:Gateway")!;
         for (const server of gateway.inputs.spec.servers) {
           expect(server.tls).to.deep.equal({ mode: "SIMPLE", credentialName: cert.inputs.spec.secretName });
-          expect(server.hosts).to.deep.equal(ingressHostnames(role, cell, ZONE));
+          expect(server.hosts).to.deep.equal([role === "proxy" ? `*.${cell}.${ZONE}` : `api.${cell}.${ZONE}`]);
         }
-        expect(gateway.inputs.spec.selector).to.deep.equal(platformOf(run, cell, role).release("istio-ingress")!.inputs.values.labels);
+        expect(gateway.inputs.spec.servers.map((x: { port: { number: number; protocol: string } }) => `${x.port.number}/${x.port.protocol}`)).to.deep.equal(
+          role === "proxy" ? ["443/HTTPS", "8443/HTTPS", "9440/TLS"] : ["443/HTTPS"],
+        );
+        // The Gateway, the chart's pods and their network policy select the same label.
+        expect(gateway.inputs.spec.selector).to.deep.equal({ istio: "ingress" });
+        expect(platformOf(run, cell, role).release("istio-ingress")!.inputs.values.labels).to.deep.equal({ istio: "ingress" });
+        const policy = platformOf(run, cell, role).children.find((r) => r.inputs.metadata?.name === "allow-gateway")!;
+        expect(policy.inputs.spec.endpointSelector).to.deep.equal({ matchLabels: { istio: "ingress" } });
       }
     }
   });
 
-  it("issues certificates from Let's Encrypt with DNS01 on the region zone, as the cluster's own identity", () => {
+  it("issues certificates from Let's Encrypt with DNS01 on the cell's zone, as the cluster's own identity", () => {
     for (const cell of cells) {
       for (const role of ROLES) {
         const issuer = platformOf(run, cell, role).children.find((r) => r.type === "kubernetes:cert-manager.io/v1:ClusterIssuer")!;
@@ -151,12 +192,12 @@ describe("platform layer under strict mocks (prod-azure)", function () {
         expect(acme.email).to.equal("platform-sre@example.com");
         expect(acme.solvers).to.deep.equal([
           {
-            selector: { dnsZones: [ZONE] },
+            selector: { dnsZones: [`${cell}.${ZONE}`] },
             dns01: {
               azureDNS: {
                 subscriptionID: "00000000-0000-4000-8000-0000000000a1",
-                resourceGroupName: "rg-cellplane-eastus2-dns-zone",
-                hostedZoneName: ZONE,
+                resourceGroupName: `rg-cellplane-eastus2-${cell}`,
+                hostedZoneName: `${cell}.${ZONE}`,
                 environment: "AzurePublicCloud",
                 managedIdentity: { clientID: mockGuid(`${identity.id}/client`) },
               },
@@ -197,13 +238,13 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     expect(credentials).to.have.length(3 * (2 + 2 + 1));
   });
 
-  it("scopes DNS Zone Contributor to the zone, and no role assignment to a subscription or resource group", () => {
-    const zone = run.registrations.find((r) => r.type === "azure-native:dns:Zone")!;
+  it("scopes DNS Zone Contributor to the cell's own zone, and no role assignment to a subscription or resource group", () => {
     const assignments = run.registrations.filter((r) => r.type === "azure-native:authorization:RoleAssignment");
     const dns = assignments.filter((r) => r.name.endsWith("-dns-zone-contributor"));
     expect(dns).to.have.length(9);
     for (const a of dns) {
-      expect(a.inputs.scope).to.equal(zone.id);
+      const cell = a.name.split("-")[0];
+      expect(a.inputs.scope).to.equal(`/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-cellplane-eastus2-${cell}/providers/Microsoft.Network/dnszones/${cell}.${ZONE}`);
       expect(a.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/befefa01-2a29-4197-83a8-272ff33ce314$/);
     }
     for (const a of assignments) {
@@ -230,15 +271,20 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     }
   });
 
-  it("gives external-dns the region zone and an owner id unique across the region", () => {
+  it("gives external-dns its cell's zone and an owner id unique across the region", () => {
     const owners: string[] = [];
     for (const cell of cells) {
       for (const role of ["proxy", "data-plane-mgmt"] as const) {
         const values = platformOf(run, cell, role).release("external-dns")!.inputs.values;
-        expect(values.domainFilters).to.deep.equal([ZONE]);
+        expect(values.domainFilters).to.deep.equal([`${cell}.${ZONE}`]);
         expect(values.provider).to.deep.equal({ name: "azure" });
-        expect(values.txtOwnerId).to.equal(txtOwnerId("prod-azure", cell, role));
-        expect(JSON.parse(values.secretConfiguration.data["azure.json"])).to.deep.include({ resourceGroup: "rg-cellplane-eastus2-dns-zone", useWorkloadIdentityExtension: true });
+        expect(values.txtOwnerId).to.equal(`cellplane-prod-azure-${cell}-${role}`);
+        expect(JSON.parse(values.secretConfiguration.data["azure.json"])).to.deep.equal({
+          tenantId: "00000000-0000-4000-8000-0000000000b2",
+          subscriptionId: "00000000-0000-4000-8000-0000000000a1",
+          resourceGroup: `rg-cellplane-eastus2-${cell}`,
+          useWorkloadIdentityExtension: true,
+        });
         owners.push(values.txtOwnerId);
       }
     }
@@ -282,9 +328,12 @@ describe("platform layer under strict mocks (prod-azure)", function () {
       for (const role of ROLES) {
         expect(c.clusters[role]).to.include({ name: `aks-${cell}-${role}` });
         expect(c.clusters[role].apiEndpoint).to.match(/^https:\/\/.+\.azmk8s\.io:443$/);
-        expect(c.clusters[role].ingressHostnames).to.deep.equal(ingressHostnames(role, cell, ZONE));
+        expect(c.clusters[role].ingressHostnames).to.deep.equal({ proxy: [`*.${cell}.${ZONE}`], "data-plane-mgmt": [`api.${cell}.${ZONE}`], "data-plane": [] }[role]);
       }
       expect(unwrapSecrets(raw.cells[cell].kubeconfigs).secret).to.equal(true);
+      // AKS's devicecode kubeconfig, rewritten for cellplane:azure.kubeloginMode (default azurecli).
+      const kubeconfig = parse(c.kubeconfigs.proxy) as { users: { user: { exec: { args: string[] } } }[] };
+      expect(kubeconfig.users[0].user.exec.args).to.deep.equal(["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]);
     }
   });
 });
@@ -356,18 +405,24 @@ describe("kubelogin mode of AKS exec kubeconfigs", () => {
       `        args: [${args.join(", ")}]`,
     ].join("\n");
 
-  it("replaces AKS's interactive devicecode login with the configured mode", () => {
-    const out = withKubeloginMode(exec(["get-token", "--login", "devicecode", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]), "workloadidentity");
-    expect(out).to.match(/args:\s*\n?\s*-?\s*\[?\s*get-token/);
-    expect(out).to.include("workloadidentity");
-    expect(out).not.to.include("devicecode");
-    expect(out).to.include("6dae42f8-4368-4678-94ff-3960e28e3630");
+  const SERVER = "6dae42f8-4368-4678-94ff-3960e28e3630";
+  const AKS = ["get-token", "--environment", "AzurePublicCloud", "--server-id", SERVER, "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", "t-1", "--login", "devicecode"];
+  const argsOf = (kubeconfig: string): string[] => (parse(kubeconfig) as { users: { user: { exec: { args: string[] } } }[] }).users[0].user.exec.args;
+
+  it("rebuilds AKS's devicecode arguments for each login mode, as kubelogin convert-kubeconfig does", () => {
+    expect(argsOf(withKubeloginMode(exec(AKS), "azurecli"))).to.deep.equal(["get-token", "--login", "azurecli", "--server-id", SERVER]);
+    expect(argsOf(withKubeloginMode(exec(AKS), "workloadidentity"))).to.deep.equal(["get-token", "--login", "workloadidentity", "--server-id", SERVER]);
+    expect(argsOf(withKubeloginMode(exec(AKS), "msi"))).to.deep.equal(["get-token", "--login", "msi", "--server-id", SERVER]);
+    expect(argsOf(withKubeloginMode(exec(AKS), "spn"))).to.deep.equal(["get-token", "--login", "spn", "--server-id", SERVER, "--environment", "AzurePublicCloud", "--tenant-id", "t-1"]);
+    expect(argsOf(withKubeloginMode(exec(AKS), "devicecode"))).to.deep.equal([
+      "get-token", "--login", "devicecode", "--server-id", SERVER, "--environment", "AzurePublicCloud", "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", "t-1",
+    ]);
   });
 
-  it("adds the mode when kubelogin has none, and leaves other users alone", () => {
-    expect(withKubeloginMode(exec(["get-token"]), "azurecli")).to.include("azurecli");
+  it("leaves users that are not kubelogin alone, and refuses an unknown mode", () => {
     const other = exec(["get-token"]).replace("kubelogin", "aws");
-    expect(withKubeloginMode(other, "azurecli")).not.to.include("azurecli");
+    expect(argsOf(withKubeloginMode(other, "azurecli"))).to.deep.equal(["get-token"]);
     expect(withKubeloginMode("", "azurecli")).to.equal("");
+    expect(() => withKubeloginMode(exec(AKS), "password")).to.throw("unknown kubelogin mode password");
   });
 });

@@ -98,7 +98,8 @@ function invokes(token: string, inputs: Inputs): Inputs {
         `clusters: [{name: ${inputs.resourceName}, cluster: {server: "${server}", certificate-authority-data: bW9jaw==}}]`,
         `contexts: [{name: ${inputs.resourceName}, context: {cluster: ${inputs.resourceName}, user: clusterUser}}]`,
         `current-context: ${inputs.resourceName}`,
-        "users: [{name: clusterUser, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]}}}]",
+        // What AKS returns for format "exec": kubelogin in devicecode mode with the Azure CLI's client id.
+        `users: [{name: clusterUser, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630, --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, ${MOCK_TENANT}, --login, devicecode]}}}]`,
       ].join("\n");
       return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(kubeconfig).toString("base64") }] };
     }

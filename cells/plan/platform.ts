@@ -57,12 +57,11 @@ export function cellDomain(cellId: string, zone: string): string {
 }
 
 /**
- * Hostnames the ingress gateway of a role publishes (via external-dns) and the
- * gateway certificate covers. Customer services live under `*.<cell>.<zone>`; the
- * data-plane API answers on `api.<cell>.<zone>`.
+ * Hostnames the ingress gateway of a role publishes (via external-dns) in the cell's
+ * zone `domain` (= `<cell>.<zone>`), and the gateway certificate covers. Customer
+ * services live under `*.<cell>.<zone>`; the data-plane API answers on `api.<cell>.<zone>`.
  */
-export function ingressHostnames(role: Role, cellId: string, zone: string): string[] {
-  const domain = cellDomain(cellId, zone);
+export function ingressHostnames(role: Role, domain: string): string[] {
   switch (role) {
     case "proxy":
       return [`*.${domain}`];
@@ -74,8 +73,7 @@ export function ingressHostnames(role: Role, cellId: string, zone: string): stri
 }
 
 /** Names on the gateway certificate: the cell's wildcard covers both gateways' hostnames. */
-export function certificateDnsNames(cellId: string, zone: string): string[] {
-  const domain = cellDomain(cellId, zone);
+export function certificateDnsNames(domain: string): string[] {
   return [`*.${domain}`, domain];
 }
 

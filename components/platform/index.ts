@@ -20,7 +20,7 @@ export interface ClusterPlatformArgs {
   stack: string;
   cellId: string;
   role: Role;
-  /** The region zone (cellplane:dns.zone). */
+  /** The cell's own zone, `<cell>.<region zone>`: hostnames, certificates and DNS records live here. */
   zone: string;
   plan: CellIpPlan;
   platform: RegionConfig["platform"];
@@ -35,13 +35,13 @@ export interface ClusterPlatformArgs {
   bindings: PlatformBindings;
 }
 
-/** The releases a role's cluster gets, in install order. Pure: the plan and tests call it too. */
+/** The releases a role's cluster gets, in install order (base before istiod before the gateway). */
 export function platformReleases(a: Pick<ClusterPlatformArgs, "stack" | "cellId" | "role" | "zone" | "platform" | "bindings">): ReleaseSpec[] {
   const charts = a.platform.charts;
   const out = [certManagerRelease(charts.certManager, a.bindings)];
   if (hasAddon(a.role, "externalDns")) out.push(externalDnsRelease(charts.externalDns, a.bindings, a.zone, txtOwnerId(a.stack, a.cellId, a.role)));
   if (hasAddon(a.role, "istio")) {
-    out.push(...istioReleases(charts.istio, a.role, a.bindings, ingressHostnames(a.role, a.cellId, a.zone), a.platform.ingressAllowList));
+    out.push(...istioReleases(charts.istio, a.role, a.bindings, ingressHostnames(a.role, a.zone), a.platform.ingressAllowList));
   }
   return out;
 }
@@ -49,7 +49,7 @@ export function platformReleases(a: Pick<ClusterPlatformArgs, "stack" | "cellId"
 /**
  * The platform layer of one cluster: its own Kubernetes provider, the platform
  * namespaces with default-deny policies, cert-manager with an ACME DNS01
- * ClusterIssuer on the region zone, and where traffic enters the cell, external-dns
+ * ClusterIssuer on the cell's zone, and where traffic enters the cell, external-dns
  * and the Istio ingress gateway terminating TLS for `*.<cell>.<zone>`.
  *
  * Every Kubernetes object is created with this cluster's provider; nothing reads
@@ -63,7 +63,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cellplane:platform:ClusterPlatform", name, {}, opts);
-    const { role, zone, cellId } = args;
+    const { role, zone } = args;
 
     const provider = new k8s.Provider(
       `${name}-k8s`,
@@ -90,9 +90,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
     }
 
     this.releases = {};
-    let istioBase: k8s.helm.v3.Release | undefined;
     for (const r of platformReleases(args)) {
-      const istio = r.chart === "istiod" || r.chart === "gateway";
       const rel = new k8s.helm.v3.Release(
         `${name}-${r.release}`,
         {
@@ -107,10 +105,8 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           cleanupOnFail: true,
           timeout: 900,
         },
-        // Why: istiod and the gateway need the user pools for their pods, and the CRDs of istio-base.
-        { ...o, dependsOn: istio ? [...args.userPools, ...(istioBase ? [istioBase] : [])] : [] },
+        { ...o, dependsOn: istioOrder(r.chart, this.releases, args.userPools) },
       );
-      if (r.chart === "base") istioBase = rel;
       this.releases[r.release] = rel;
     }
 
@@ -133,7 +129,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
       { ...o, dependsOn: [certManager] },
     );
 
-    this.ingressHostnames = ingressHostnames(role, cellId, zone);
+    this.ingressHostnames = ingressHostnames(role, zone);
     const gateway = this.releases["istio-ingress"];
     if (gateway) {
       const ns = gateway.namespace;
@@ -145,7 +141,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           metadata: { name: GATEWAY_TLS_SECRET, namespace: ns },
           spec: {
             secretName: GATEWAY_TLS_SECRET,
-            dnsNames: certificateDnsNames(cellId, zone),
+            dnsNames: certificateDnsNames(zone),
             issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: CLUSTER_ISSUER },
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
           },
@@ -169,6 +165,22 @@ export class ClusterPlatform extends pulumi.ComponentResource {
     }
 
     this.registerOutputs({ ingressHostnames: this.ingressHostnames });
+  }
+}
+
+/**
+ * Why Istio installs in order: istiod needs the CRDs of `base` and the user pools
+ * for its pods; the gateway's pods get their image (`auto`) from istiod's injection
+ * webhook, so without istiod they never start and the atomic release rolls back.
+ */
+function istioOrder(chart: string, installed: Record<string, k8s.helm.v3.Release>, userPools: pulumi.Resource[]): pulumi.Resource[] {
+  switch (chart) {
+    case "istiod":
+      return [installed["istio-base"], ...userPools];
+    case "gateway":
+      return [installed["istiod"], ...userPools];
+    default:
+      return [];
   }
 }
 

@@ -205,15 +205,20 @@ export function buildAzureCluster(
     o,
   );
 
-  // Local accounts are disabled: whoever runs Pulumi reaches the cluster through
-  // Entra ID and needs this role on this cluster (and no wider) to install the platform.
+  // Local accounts are disabled: the deployers reach the cluster through Entra ID and
+  // need this role on this cluster (and no wider) to install the platform. The
+  // principal is a configured group, never "whoever runs Pulumi now": a principal
+  // change would be an update Azure refuses, in every cell at once.
+  const deployer = region.azure.deployerPrincipalId;
+  if (!deployer) throw new Error("cellplane:azure.deployerPrincipalId is unset; config validation requires it on Azure");
   const deployerAdmin = new authorization.RoleAssignment(
     `${name}-deployer-admin`,
     {
       roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/deployer-cluster-admin`),
       scope: cluster.id,
       roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${AKS_RBAC_CLUSTER_ADMIN_ROLE}`,
-      principalId: client.objectId,
+      principalId: deployer,
+      principalType: region.azure.deployerPrincipalType,
     },
     o,
   );

@@ -2,13 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
 import { buildAzureCluster } from "./cluster";
-import { buildAzureRegionDns } from "./dns";
+import { buildAzureCellDns, buildAzureRegionDns } from "./dns";
 import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
 
 /**
- * Azure: a DNS zone per region; per cell a resource group, VNET + zonal NAT + NSGs,
+ * Azure: a DNS zone per region; per cell a delegated child zone, a resource group, VNET + zonal NAT + NSGs,
  * three AKS clusters on managed Cilium, and workload identities for the platform.
  */
 export const azureProvider: CloudProvider = {
@@ -24,5 +24,6 @@ export const azureProvider: CloudProvider = {
     return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, logs.id, parent)]));
   },
   buildRegionDns: buildAzureRegionDns,
+  buildCellDns: buildAzureCellDns,
   bindPlatform: bindAzurePlatform,
 };

@@ -4,7 +4,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { Role } from "../../cells/plan/model";
 import { stableGuid } from "../../cells/plan/naming";
 import { ServiceAccountRef } from "../../cells/plan/platform";
-import { CellContext, CellNetwork, ClusterOutputs, PlatformBindings, RegionDns, WorkloadIdentity } from "../types";
+import { CellContext, CellDns, CellNetwork, ClusterOutputs, PlatformBindings, WorkloadIdentity } from "../types";
 import { armScope } from "./dns";
 import { azureNames } from "./names";
 
@@ -16,7 +16,7 @@ const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 
 /**
  * Workload identity of a cluster's DNS-writing add-ons: one user-assigned identity
- * per cluster, DNS Zone Contributor on the region zone only, and one federated
+ * per cluster, DNS Zone Contributor on its cell's zone only, and one federated
  * credential per (cluster, service account) trusting that cluster's OIDC issuer.
  */
 export function bindAzurePlatform(
@@ -24,7 +24,7 @@ export function bindAzurePlatform(
   network: CellNetwork,
   role: Role,
   cluster: ClusterOutputs,
-  dns: RegionDns,
+  dns: CellDns,
   writers: ServiceAccountRef[],
   parent: pulumi.Resource,
 ): PlatformBindings {
@@ -44,7 +44,7 @@ export function bindAzurePlatform(
     `${name}-dns-zone-contributor`,
     {
       roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/dns-zone-contributor`),
-      // The region zone only: never its resource group, never the subscription.
+      // The cell's zone only: not the region zone, not a resource group, never the subscription.
       scope: dns.zoneId,
       roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${DNS_ZONE_CONTRIBUTOR_ROLE}`,
       principalId: identity.principalId,
