@@ -60,7 +60,7 @@ function fakeSleep() {
 const cellsOf = (s: InMemoryStack) => JSON.parse(s.allConfig()["cellplane:cells"]);
 const urn = (types: string[], name: string) => urnOf(STACK, types, name);
 const C001_VNET = urn(["cellplane:cells:Region", "cellplane:cells:Cell", "azure-native:network:VirtualNetwork"], "c001-vnet");
-const C002_AKS = urn(["cellplane:cells:Region", "cellplane:cells:Cell", "azure-native:containerservice:ManagedCluster"], "c002-proxy");
+const C002_AKS = urn(["cellplane:cells:Region", "cellplane:cells:Cell", "azure-native:containerservice:ManagedCluster"], "c002-proxy-aks");
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -234,7 +234,7 @@ describe("automation: addCell", () => {
   });
 
   it("resumes an update that failed halfway: the config stays, the same call finishes the cell", async () => {
-    const stack = azure().failUpAfter(3, "azure-native:containerservice:ManagedCluster (c004-proxy): QuotaExceeded: regional vCPU quota");
+    const stack = azure().failUpAfter(3, "azure-native:containerservice:ManagedCluster (c004-proxy-aks): QuotaExceeded: regional vCPU quota");
     const err = await rejection(addCell(stack, { id: "c004" }));
     expect(err).to.be.instanceOf(InfraError).and.to.have.property("kind", "engine");
     expect(err.message).to.include("QuotaExceeded: regional vCPU quota");
@@ -275,6 +275,18 @@ describe("automation: addCell", () => {
     const r = await addCell(harmless);
     expect(r.upRan).to.equal(true);
     expect(r.preview.read).to.equal(1); // the program's StackReference to its own last deployment
+  });
+
+  it("cancels an update that, unlike its preview, changes something outside the new cell, and names it", async () => {
+    const other = urn(["cellplane:cells:Region", "cellplane:cells:Cell", "azure-native:network:VirtualNetwork"], "c001-vnet");
+    const stack = azure().driftBeforeUp([{ op: "update", urn: other, type: "azure-native:network:VirtualNetwork" }]);
+    const err = await rejection(addCell(stack));
+    expect(err).to.be.instanceOf(BlastRadiusError);
+    expect((err as BlastRadiusError).outside.map((o) => o.urn)).to.deep.equal([other]);
+    expect(err.message).to.include("the update, unlike its preview, started changing 1 resource(s) outside the cell");
+    // Cancelled at that step: the new cell's resources were not created, and its config stays for a resume.
+    expect(stack.urns().filter((u) => isInCell(u, "c004") && !u.endsWith("::c004"))).to.deep.equal([]);
+    expect(cellsOf(stack).c004).to.deep.equal({ cidr: "10.67.0.0/16" });
   });
 
   it("lets the first cell of an empty stack create the region scaffolding (stack, Region and its DNS zone, default provider)", async () => {

@@ -74,11 +74,19 @@ export function stepsFromEvents(events: readonly EngineEvent[]): PlannedStep[] {
  *   region-level create in a stack that already has its Region is reported too.
  */
 export function outsideAddedCell(steps: readonly PlannedStep[], cellId: string): PlannedStep[] {
-  const newRegion = steps.some((s) => s.type === REGION_TYPE && s.op === "create");
-  return steps.filter((s) => {
-    if (!isChange(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
-    return !(s.op === "create" && isScaffolding(s, newRegion));
-  });
+  const newRegion = steps.some(createsRegion);
+  return steps.filter((s) => leavesAddedCell(s, cellId, newRegion));
+}
+
+/** Whether a step creates the Region component (the first cell of an empty stack). */
+export function createsRegion(s: PlannedStep): boolean {
+  return s.type === REGION_TYPE && s.op === "create";
+}
+
+/** One step of an add, judged on its own; `newRegion`: the same run creates the Region. */
+export function leavesAddedCell(s: PlannedStep, cellId: string, newRegion: boolean): boolean {
+  if (!isChange(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
+  return !(s.op === "create" && isScaffolding(s, newRegion));
 }
 
 function isScaffolding(s: PlannedStep, newRegion: boolean): boolean {
@@ -94,11 +102,11 @@ export function outsideRetiredCell(steps: readonly PlannedStep[], cellId: string
 }
 
 /** Throws a BlastRadiusError naming every resource outside the cell, if there is any. */
-export function assertInsideCell(outside: readonly PlannedStep[], what: string, fix: string): void {
+export function assertInsideCell(outside: readonly PlannedStep[], what: string, fix: string, seenIn = "the preview also changes"): void {
   if (outside.length === 0) return;
   const list: OutsideChange[] = outside.map(({ op, urn, type }) => ({ op, urn, type }));
   throw new BlastRadiusError(
-    `refusing to ${what}: the preview also changes ${list.length} resource(s) outside the cell:\n` +
+    `refusing to ${what}: ${seenIn} ${list.length} resource(s) outside the cell:\n` +
       list.map((c) => `  ${c.op.padEnd(8)} ${c.urn}`).join("\n") +
       `\n  fix: ${fix}`,
     list,

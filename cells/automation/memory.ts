@@ -77,7 +77,7 @@ export const cellModel: ProgramModel = (config, stack) => {
     out.push({ urn: cellUrn, type: CELL_TYPE, parent: regionUrn, protect: false, inputs: {} }, rg, vnet);
     for (const role of ROLES) {
       const subnet = child(`${pkg}:network:Subnet`, `${cell.id}-${role}-nodes`, false, { cidr: config.plans[cell.id].subnets.find((s) => s.role === role)?.cidr }, [vnet.urn]);
-      out.push(subnet, child(`${pkg}:containerservice:ManagedCluster`, `${cell.id}-${role}`, true, { ...cell.clusters[role] }, [subnet.urn]));
+      out.push(subnet, child(`${pkg}:containerservice:ManagedCluster`, `${cell.id}-${role}-aks`, true, { ...cell.clusters[role] }, [subnet.urn]));
     }
   }
   return out;
@@ -133,6 +133,8 @@ type Step = { op: OpType; urn: string; type: string; res?: ModelResource; old?: 
  * An in-memory stack. See the module comment; the knobs tests use:
  * - `lockedFor(n)`: the next n engine commands fail as a locked stack does;
  * - `injectSteps([...])`: previews and updates also report these steps;
+ * - `driftBeforeUp([...])`: the next update (not its preview) also makes these changes,
+ *   as when drift or another edit lands between a preview and its update;
  * - `failUpAfter(k, message)`: the next update fails with an engine error after k changes.
  */
 export class InMemoryStack implements StackBackend {
@@ -146,6 +148,7 @@ export class InMemoryStack implements StackBackend {
   private locked = 0;
   private lockedText: string = LOCKED_STDERR.cloud;
   private injected: InjectedStep[] = [];
+  private upOnly: InjectedStep[] = [];
   private upFailure?: { after: number; message: string };
   private sequence = 0;
 
@@ -173,6 +176,11 @@ export class InMemoryStack implements StackBackend {
   }
 
   /** Previews and updates also report these steps (e.g. an update of another cell's VNET). */
+  driftBeforeUp(steps: InjectedStep[]): this {
+    this.upOnly = steps;
+    return this;
+  }
+
   injectSteps(steps: InjectedStep[]): this {
     this.injected = steps;
     return this;
@@ -231,7 +239,8 @@ export class InMemoryStack implements StackBackend {
 
   async up(options: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
     this.calls.push({ method: "up", detail: (options.policyPacks ?? []).join(",") });
-    const steps = this.engineStart(options);
+    const steps = [...this.upOnly.map((x) => ({ ...x, old: this.state.get(x.urn) })), ...this.engineStart(options)];
+    this.upOnly = [];
     this.protectedDeletes(steps);
     const failure = this.upFailure;
     this.upFailure = undefined;

@@ -3,7 +3,7 @@ import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { StackBackend } from "./backend";
 import { AddCellRequest, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY } from "./cells";
 import { InfraError, translatePulumiError, UserError } from "./errors";
-import { assertInsideCell, isChange, isInCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
+import { assertInsideCell, createsRegion, isChange, isInCell, leavesAddedCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
 import { cancelled, checkSignal, RetryPolicy, retryWhileLocked } from "./retry";
 
@@ -147,14 +147,42 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
         const changes = steps.filter((s) => isChange(s.op));
         if (changes.length === 0) return { preview: preview.changeSummary, upRan: false, resourceChanges: null };
         const track = progressFromEvents({ stack: stack.name, cell: id, phase: "up", total: changes.length }, onProgress ?? (() => {}));
-        const up = await stack.up({
-          policyPacks,
-          signal,
-          onEvent: (e) => {
-            upStarted = true;
-            track(e);
-          },
-        });
+        // The preview's verdict holds for the state it saw. Should the update do more
+        // (drift or a config edit landing in between), it is cancelled at the first
+        // step that leaves the cell; steps already in flight may still complete.
+        const stop = new AbortController();
+        const outside: PlannedStep[] = [];
+        let newRegion = false;
+        const refuseOutsideDuringUp = () =>
+          assertInsideCell(
+            outside,
+            `add cell ${id} to stack ${stack.name}`,
+            `the update was cancelled there (steps already started may have completed). Compare \`pulumi stack history --stack ${stack.name}\` and \`pulumi preview --stack ${stack.name} --diff\`, bring the other change in on its own, then add the cell again (the config of ${id} stays)`,
+            "the update, unlike its preview, started changing",
+          );
+        const up = await stack
+          .up({
+            policyPacks,
+            signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+            onEvent: (e) => {
+              upStarted = true;
+              track(e);
+              const m = e.resourcePreEvent?.metadata;
+              if (!m || stop.signal.aborted) return;
+              const step = { op: m.op, urn: m.urn, type: m.type };
+              newRegion ||= createsRegion(step);
+              if (leavesAddedCell(step, id, newRegion)) {
+                outside.push(step);
+                stop.abort();
+              }
+            },
+          })
+          .catch((err: unknown) => {
+            refuseOutsideDuringUp();
+            throw err;
+          });
+        // The last step may have left the cell too late to be cancelled.
+        refuseOutsideDuringUp();
         return { preview: preview.changeSummary, upRan: true, resourceChanges: up.resourceChanges };
       },
       { policy: options.retry, signal, onRetry: (n) => report("retry", `stack ${stack.name} is locked: retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`) },
