@@ -182,6 +182,8 @@ const PROTECTED: Readonly<Record<string, string>> = {
   [AWS.dnsZone]: "a DNS zone (its name servers are delegated to)",
   [GCP.dnsZone]: "a DNS zone (its name servers are delegated to)",
   [AZURE.logWorkspace]: "the cell's audit log store",
+  [AZURE.keyVault]: "a key vault (its keys encrypt cluster secrets)",
+  [AZURE.vaultKey]: "a key that encrypts cluster secrets (losing it loses them)",
   [AZURE.publicIp]: "an egress IP customers allow-list",
   [AWS.eip]: "an egress IP customers allow-list",
   [GCP.address]: "an egress IP customers allow-list",
@@ -192,7 +194,7 @@ const PROTECT_VIEWS: ViewTable<string> = Object.fromEntries(Object.entries(PROTE
 export const statefulResourcesProtected = resourceRule<string>({
   name: "stateful-resources-protected",
   description:
-    "Clusters, VNETs/VPCs, resource groups, storage, DNS zones, audit log stores and egress IPs are protected, so no preview, refactor or rename can delete them. Fix: create them with protect: true (cellplane:protect, default true); unprotect deliberately before retiring a cell.",
+    "Clusters, VNETs/VPCs, resource groups, storage, DNS zones, audit log stores, encryption keys and egress IPs are protected, so no preview, refactor or rename can delete them. Fix: create them with protect: true (cellplane:protect, default true); unprotect deliberately before retiring a cell.",
   enforcementLevel: "mandatory",
   views: PROTECT_VIEWS,
   check: (what, { subject, opts }) =>

@@ -7,6 +7,7 @@ import { FLOWS, INGRESS } from "../cells/plan/isolation";
 import { NAME_RULES, nameProblem } from "../cells/plan/naming";
 import { ROLES, Role } from "../cells/plan/model";
 import { nsgAllowsInbound, NsgRuleLike } from "../providers/azure/nsgRules";
+import { mockGuid } from "../cells/offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../cells/offline/run";
 import { loadStackFile } from "../cells/offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
@@ -182,6 +183,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       "containerservice:ManagedCluster": "managedCluster",
       "containerservice:AgentPool": "agentPool",
       "managedidentity:UserAssignedIdentity": "userAssignedIdentity",
+      "keyvault:Vault": "keyVault",
+      "operationalinsights:Workspace": "logAnalyticsWorkspace",
     };
     for (const [type, rule] of Object.entries(rules)) {
       for (const r of of(run, type)) {
@@ -220,6 +223,35 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
         { category: "kube-audit-admin", enabled: true },
         { category: "guard", enabled: true },
       ]);
+    }
+  });
+
+  it("encrypts every cluster's secrets with its own cell's protected Key Vault key, which its identity may use", () => {
+    const ids = byId(run);
+    const vaults = of(run, "keyvault:Vault");
+    expect(vaults.map(cellOf).sort()).to.deep.equal(cells);
+    expect(new Set(vaults.map((v) => v.inputs.vaultName)).size).to.equal(cells.length);
+    for (const v of vaults) {
+      expect(v.protect).to.equal(true);
+      expect(v.inputs.properties).to.deep.include({ enableRbacAuthorization: true, enablePurgeProtection: true, softDeleteRetentionInDays: 90, tenantId: "00000000-0000-4000-8000-0000000000b2" });
+    }
+    for (const k of of(run, "keyvault:Key")) {
+      expect(k.protect).to.equal(true);
+      expect(k.inputs.properties).to.deep.equal({ kty: "RSA", keySize: 2048 });
+    }
+    for (const cluster of of(run, "containerservice:ManagedCluster")) {
+      const cell = cellOf(cluster);
+      const key = of(run, "keyvault:Key").find((k) => cellOf(k) === cell)!;
+      const kms = cluster.inputs.securityProfile.azureKeyVaultKms;
+      expect(kms).to.deep.include({ enabled: true, keyVaultNetworkAccess: "Public" });
+      expect(kms.keyId).to.match(new RegExp(`^https://${key.inputs.vaultName}\\.vault\\.azure\\.net/keys/aks-secrets/[0-9a-f]{32}$`));
+      const access = run.registrations.find((r) => r.name === cluster.name.replace(/-aks$/, "-kms-crypto-user"))!;
+      expect(cluster.dependencies).to.include(access.urn);
+      expect(ids.get(access.inputs.scope)!.type).to.equal("azure-native:keyvault:Vault");
+      expect(cellOf(ids.get(access.inputs.scope)!)).to.equal(cell);
+      expect(access.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/12338af0-0e69-4776-bea7-57ae8d297424$/);
+      const identity = ids.get(cluster.inputs.identity.userAssignedIdentities[0])!;
+      expect(access.inputs.principalId).to.equal(mockGuid(`${identity.id}/principal`));
     }
   });
 

@@ -157,7 +157,12 @@ describe("policy pack (offline)", function () {
         fail: () => [aks()],
         says: /c001-proxy-aks: aks-c001-proxy sends no control-plane audit logs anywhere/,
       },
-      { policy: "cluster-secrets-encryption", pass: () => [res(GCP.cluster, "g", gkeInputs())], fail: () => [aks()], says: /securityProfile\.azureKeyVaultKms/ },
+      {
+        policy: "cluster-secrets-encryption",
+        pass: () => [aks(), res(GCP.cluster, "g", gkeInputs())],
+        fail: () => mutate(azure, "c001-proxy-aks", (r) => delete r.inputs.securityProfile.azureKeyVaultKms),
+        says: /c001-proxy-aks: .*securityProfile\.azureKeyVaultKms/,
+      },
       { policy: "cluster-version-pinned", pass: () => [aks()], fail: () => [res(AWS.cluster, "e", { ...eksInputs(), version: undefined })], says: /the Kubernetes version of c001-proxy is unset/ },
       { policy: "no-static-keys", pass: () => [res(AZURE.storageAccount, "c001-backups", { allowSharedKeyAccess: false })], fail: () => [res(AWS.accessKey, "ci-key", { user: "ci" })], says: /ci-key: creates or allows an IAM access key/ },
       {

@@ -39,6 +39,8 @@ const AZURE_IDS: Record<string, (i: Inputs, name: string) => string> = {
   "azure-native:authorization:RoleAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/roleAssignments/${i.roleAssignmentName}`,
   "azure-native:containerservice:ManagedCluster": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}`,
   "azure-native:containerservice:AgentPool": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}/agentPools/${i.agentPoolName}`,
+  "azure-native:keyvault:Vault": (i) => `${rg(i)}/providers/Microsoft.KeyVault/vaults/${i.vaultName}`,
+  "azure-native:keyvault:Key": (i) => `${rg(i)}/providers/Microsoft.KeyVault/vaults/${i.vaultName}/keys/${i.keyName}`,
   "azure-native:operationalinsights:Workspace": (i) => `${rg(i)}/providers/Microsoft.OperationalInsights/workspaces/${i.workspaceName}`,
   "azure-native:monitor:DiagnosticSetting": (i) => `${i.resourceUri}/providers/Microsoft.Insights/diagnosticSettings/${i.name}`,
   "azure-native:containerservice:MaintenanceConfiguration": (i) =>
@@ -64,6 +66,10 @@ const AZURE_OUTPUTS: Record<string, (i: Inputs, id: string) => Inputs> = {
   "azure-native:containerservice:ManagedCluster": (i, id) => ({
     fqdn: `${i.dnsPrefix}-${hex(id, 8)}.hcp.${i.location}.azmk8s.io`,
     oidcIssuerProfile: { ...(i.oidcIssuerProfile ?? {}), issuerURL: `https://${i.location}.oic.prod-aks.azure.com/${MOCK_TENANT}/${mockGuid(id)}/` },
+  }),
+  "azure-native:keyvault:Key": (i, id) => ({
+    keyUri: `https://${i.vaultName}.vault.azure.net/keys/${i.keyName}`,
+    keyUriWithVersion: `https://${i.vaultName}.vault.azure.net/keys/${i.keyName}/${hex(id, 32)}`,
   }),
   "azure-native:dns:Zone": (i) => ({ nameServers: [1, 2, 3, 4].map((n) => `ns${n}-0${n}.azure-dns.com.`), zoneName: i.zoneName }),
 };

@@ -49,6 +49,7 @@ export const NAME_RULES = {
     dnsPrefix: alnumHyphen(1, 54),
     agentPool: { min: 1, max: 12, pattern: /^[a-z][a-z0-9]*$/, says: "1-12 lowercase letters and digits, starting with a letter" },
     userAssignedIdentity: { min: 3, max: 128, pattern: /^[a-zA-Z0-9][-\w]*$/, says: "3-128 letters, digits, '-' and '_'" },
+    keyVault: { min: 3, max: 24, pattern: /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$/, says: "3-24 letters, digits and '-', starting with a letter, no '--'; globally unique" },
     logAnalyticsWorkspace: { min: 4, max: 63, pattern: /^[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9]$/, says: "4-63 letters, digits and '-', starting and ending with a letter or digit" },
   },
   aws: {

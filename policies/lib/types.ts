@@ -26,6 +26,8 @@ export const AZURE = {
   dnsRecordSet: "azure-native:dns:RecordSet",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",
   logWorkspace: "azure-native:operationalinsights:Workspace",
+  keyVault: "azure-native:keyvault:Vault",
+  vaultKey: "azure-native:keyvault:Key",
 } as const;
 
 export const AWS = {

@@ -7,6 +7,7 @@ import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
 import { stableGuid } from "../../cells/plan/naming";
 import { CellContext, CellNetwork, ClusterOutputs } from "../types";
+import { CellKms, kmsAccess } from "./kms";
 import { withKubeloginMode } from "./kubeconfig";
 import { auditLogs } from "./logging";
 import { azureNames } from "./names";
@@ -73,15 +74,18 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
 /**
  * One AKS cluster of a cell: its control-plane identity with Network Contributor
  * on the cell's VNET, the cluster on managed Cilium without overlay, one system and
- * one user pool per zone, audit logs to the cell's workspace, and the maintenance window.
+ * one user pool per zone, secrets encrypted with the cell's key, audit logs to the
+ * cell's workspace, and the maintenance window.
  */
-export function buildAzureCluster(
-  ctx: CellContext,
-  role: Role,
-  network: CellNetwork,
-  logWorkspaceId: pulumi.Input<string>,
-  parent: pulumi.Resource,
-): ClusterOutputs {
+/** What a cell's clusters share within the cell. */
+export interface CellServices {
+  /** Log Analytics workspace receiving the clusters' audit logs. */
+  logWorkspaceId: pulumi.Input<string>;
+  /** Key that encrypts the clusters' secrets in etcd. */
+  kms: CellKms;
+}
+
+export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNetwork, services: CellServices, parent: pulumi.Resource): ClusterOutputs {
   const { cell, plan, region } = ctx;
   const id = cell.id;
   const name = `${id}-${role}`;
@@ -111,6 +115,8 @@ export function buildAzureCluster(
     },
     o,
   );
+
+  const kmsCryptoUser = kmsAccess(ctx, role, services.kms, identity.principalId, parent);
 
   const [firstZone, ...otherZones] = plan.zones;
   const system = (zone: string): PoolSpec => ({
@@ -150,7 +156,11 @@ export function buildAzureCluster(
         loadBalancerSku: "standard",
       },
       oidcIssuerProfile: { enabled: true },
-      securityProfile: { workloadIdentity: { enabled: true } },
+      securityProfile: {
+        workloadIdentity: { enabled: true },
+        // Kubernetes secrets are encrypted in etcd with the cell's key (KMS v2).
+        azureKeyVaultKms: { enabled: true, keyId: services.kms.keyId, keyVaultNetworkAccess: "Public" },
+      },
       disableLocalAccounts: true,
       enableRBAC: true,
       aadProfile: { managed: true, enableAzureRBAC: true },
@@ -164,8 +174,8 @@ export function buildAzureCluster(
       protect: region.protect,
       // Why: the NAT gateway must be attached to every subnet of the role before
       // the cluster exists (outboundType is creation-time only), and AKS needs
-      // Network Contributor on the VNET to join its subnets.
-      dependsOn: [networkContributor, ...network.readyForClusters[role]],
+      // Network Contributor on the VNET to join its subnets, and the key for KMS.
+      dependsOn: [networkContributor, kmsCryptoUser, ...network.readyForClusters[role]],
       // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
       ignoreChanges: ["agentPoolProfiles"],
       transformations: [withoutPodCidr],
@@ -187,7 +197,7 @@ export function buildAzureCluster(
     if (p.mode === "User") userPools.push(pool);
   }
 
-  auditLogs(name, cluster.id, logWorkspaceId, parent);
+  auditLogs(name, cluster.id, services.logWorkspaceId, parent);
 
   new containerservice.MaintenanceConfiguration(
     `${name}-maintenance`,

@@ -3,6 +3,7 @@ import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
 import { buildAzureCluster } from "./cluster";
 import { buildAzureCellDns, buildAzureRegionDns } from "./dns";
+import { buildCellKms } from "./kms";
 import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
@@ -20,8 +21,9 @@ export const azureProvider: CloudProvider = {
   },
   buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>> {
     // The three clusters of a cell do not wait on each other.
-    const logs = buildCellLogWorkspace(ctx, network.container, parent);
-    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, logs.id, parent)]));
+    // Shared by the cell's clusters, never by cells: the audit-log workspace and the KMS key.
+    const services = { logWorkspaceId: buildCellLogWorkspace(ctx, network.container, parent).id, kms: buildCellKms(ctx, network.container, parent) };
+    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, services, parent)]));
   },
   buildRegionDns: buildAzureRegionDns,
   buildCellDns: buildAzureCellDns,

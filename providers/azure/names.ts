@@ -1,4 +1,4 @@
-import { NAME_RULES, physicalName, ROLE_CODE } from "../../cells/plan/naming";
+import { NAME_RULES, physicalName, ROLE_CODE, stableGuid } from "../../cells/plan/naming";
 import { Role, SubnetKind } from "../../cells/plan/model";
 
 /*
@@ -24,6 +24,11 @@ export const azureNames = {
   dnsIdentity: (cell: string, role: Role) => physicalName(["id", "dns", cell, role], R.userAssignedIdentity),
   /** The cell's Log Analytics workspace: its clusters' control-plane audit logs. */
   logWorkspace: (region: string, cell: string) => physicalName(["log", "cellplane", region, cell], R.logAnalyticsWorkspace),
+  /**
+   * The cell's Key Vault. Vault names are global and stay reserved for the purge
+   * protection period after deletion, so the name carries a hash of stack, region and cell.
+   */
+  keyVault: (stack: string, region: string, cell: string) => physicalName(["kv", cell, stableGuid(`${stack}/${region}/${cell}`).slice(0, 8)], R.keyVault),
   /** "sys1", "user2": pool names are 12 characters at most and carry the zone. */
   pool: (mode: "system" | "user", zone: string) => physicalName([mode === "system" ? "sys" : "user", zone], R.agentPool, ""),
 };

@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as keyvault from "@pulumi/azure-native/keyvault";
+import { Role } from "../../cells/plan/model";
+import { stableGuid } from "../../cells/plan/naming";
+import { CellContext } from "../types";
+import { azureNames } from "./names";
+
+/** Built-in role "Key Vault Crypto User": wrap and unwrap with the vault's keys, nothing else. */
+export const KEY_VAULT_CRYPTO_USER_ROLE = "12338af0-0e69-4776-bea7-57ae8d297424";
+
+/** The cell's key for KMS encryption of its clusters' Kubernetes secrets in etcd. */
+export interface CellKms {
+  vaultId: pulumi.Output<string>;
+  /** Versioned key URI, as AKS's azureKeyVaultKms.keyId wants it. */
+  keyId: pulumi.Output<string>;
+}
+
+/**
+ * A Key Vault per cell (RBAC authorization, purge protection) with one RSA key that
+ * AKS uses to encrypt the clusters' secrets at rest. Both are protected: losing the
+ * key makes every secret in the cell's etcd unreadable.
+ */
+export function buildCellKms(ctx: CellContext, resourceGroupName: pulumi.Input<string>, parent: pulumi.Resource): CellKms {
+  const { cell, region, stack } = ctx;
+  const o = { parent, protect: region.protect };
+  const client = authorization.getClientConfigOutput({ parent });
+  const vault = new keyvault.Vault(
+    `${cell.id}-kms-vault`,
+    {
+      resourceGroupName,
+      location: region.region,
+      vaultName: azureNames.keyVault(stack, region.region, cell.id),
+      properties: {
+        tenantId: client.tenantId,
+        sku: { family: "A", name: "standard" },
+        enableRbacAuthorization: true,
+        enablePurgeProtection: true,
+        softDeleteRetentionInDays: 90,
+      },
+      tags: ctx.tags,
+    },
+    o,
+  );
+  const key = new keyvault.Key(
+    `${cell.id}-kms-key`,
+    { resourceGroupName, vaultName: vault.name, keyName: "aks-secrets", properties: { kty: "RSA", keySize: 2048 }, tags: ctx.tags },
+    o,
+  );
+  return { vaultId: vault.id, keyId: key.keyUriWithVersion };
+}
+
+/** Lets a cluster's control-plane identity use the cell's key; the cluster waits for it. */
+export function kmsAccess(ctx: CellContext, role: Role, kms: CellKms, principalId: pulumi.Input<string>, parent: pulumi.Resource): authorization.RoleAssignment {
+  const client = authorization.getClientConfigOutput({ parent });
+  return new authorization.RoleAssignment(
+    `${ctx.cell.id}-${role}-kms-crypto-user`,
+    {
+      roleAssignmentName: stableGuid(`${ctx.stack}/${ctx.cell.id}/${role}/kms-crypto-user`),
+      // The cell's vault only.
+      scope: kms.vaultId,
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${KEY_VAULT_CRYPTO_USER_ROLE}`,
+      principalId,
+      principalType: "ServicePrincipal",
+    },
+    { parent },
+  );
+}
