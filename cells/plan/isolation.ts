@@ -28,6 +28,9 @@ export interface Flow {
 /** ClickHouse ports: HTTP 8123, HTTPS 8443, native 9000, native TLS 9440, MySQL 9004, PostgreSQL 9005. */
 export const CLICKHOUSE_PORTS = [8123, 8443, 9000, 9004, 9005, 9440];
 
+/** Ingress ports that carry HTTP over TLS (API, ClickHouse HTTPS); the others carry ClickHouse's native protocol over TLS. */
+export const HTTPS_PORTS: readonly number[] = [443, 8443];
+
 export const FLOWS: readonly Flow[] = [
   {
     from: "proxy",

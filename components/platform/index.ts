@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { RegionConfig } from "../../cells/config";
+import { HTTPS_PORTS } from "../../cells/plan/isolation";
 import { CellIpPlan, Role } from "../../cells/plan/model";
 import { certificateDnsNames, gatewayPorts, hasAddon, ingressHostnames, txtOwnerId } from "../../cells/plan/platform";
 import { PlatformBindings } from "../../providers/types";
@@ -184,13 +185,10 @@ function istioOrder(chart: string, installed: Record<string, k8s.helm.v3.Release
   }
 }
 
-/** HTTP over TLS on these ports; the others carry ClickHouse's native protocol over TLS. */
-const HTTPS_PORTS = new Set([443, 8443]);
-
 /** Gateway servers: one per ingress port of the role, each terminating TLS with the cell's certificate. */
 function platformGatewayServers(role: Role, hosts: string[]) {
   return gatewayPorts(role).map((port) => {
-    const protocol = HTTPS_PORTS.has(port) ? "HTTPS" : "TLS";
+    const protocol = HTTPS_PORTS.includes(port) ? "HTTPS" : "TLS";
     return { port: { number: port, name: `${protocol.toLowerCase()}-${port}`, protocol }, hosts, tls: { mode: "SIMPLE", credentialName: GATEWAY_TLS_SECRET } };
   });
 }
