@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud } from "../cells/plan/model";
+import { cellDomain } from "../cells/plan/platform";
 import { CloudProvider } from "./types";
 
 /**
@@ -21,7 +22,7 @@ export function planOnlyProvider(cloud: Cloud): CloudProvider {
     buildClusters: () => ({}),
     // No zone is built yet; the zone name still flows into outputs and the plan.
     buildRegionDns: (ctx) => ({ zoneName: ctx.region.dns.zone, zoneId: pulumi.output(""), nameServers: pulumi.output([]) }),
-    buildCellDns: (ctx, _network, region) => ({ zoneName: `${ctx.cell.id}.${region.zoneName}`, zoneId: pulumi.output("") }),
+    buildCellDns: (ctx, _network, region) => ({ zoneName: cellDomain(ctx.cell.id, region.zoneName), zoneId: pulumi.output("") }),
     bindPlatform: () => {
       throw new Error(`${cloud}: the platform layer needs clusters, which this cloud does not build yet`);
     },
