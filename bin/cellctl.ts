@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError } from "commander";
-import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } from "../cells/automation";
+import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } from "../automation";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { PolicyConfigError } from "../policies/offline";

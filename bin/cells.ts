@@ -17,12 +17,12 @@ import {
   StackBackend,
   StackFileConfig,
   UserError,
-} from "../cells/automation";
+} from "../automation";
 import { ROLES } from "../cells/plan/model";
 import { ipPlanTable, table } from "./plan";
 
 /*
- * `cellctl cells list|add|retire`: a thin CLI over cells/automation. Human output
+ * `cellctl cells list|add|retire`: a thin CLI over automation. Human output
  * goes to stdout, progress and notes to stderr; with --json, stdout carries exactly
  * one JSON document (shapes in docs/cellctl.md) and stderr no progress.
  */

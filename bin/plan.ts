@@ -8,8 +8,8 @@ import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { PROVIDERS } from "../providers";
 import { PolicyConfigFile, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
-import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../cells/offline/run";
-import { loadStackFile, PROJECT_DIR } from "../cells/offline/stackfile";
+import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../offline/run";
+import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 
 /*
  * The offline plan: the real program under Pulumi's mocks, with no CLI and no

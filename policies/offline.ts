@@ -22,7 +22,7 @@ import {
  * mocked id, the one output the policies rely on.
  */
 
-/** A registration as cells/offline/run.ts records it (a structural subset). */
+/** A registration as offline/run.ts records it (a structural subset). */
 export interface RecordedResource {
   urn: string;
   id?: string | null;

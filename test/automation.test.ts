@@ -26,10 +26,10 @@ import {
   StackFileConfig,
   urnOf,
   UserError,
-} from "../cells/automation";
+} from "../automation";
 import { ConfigError } from "../cells/config";
 import { cidrInside, cidrsOverlap } from "../cells/plan/ipplan";
-import { loadStackFile, PROJECT_DIR } from "../cells/offline/stackfile";
+import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 const STACK = "prod-azure";

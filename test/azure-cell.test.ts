@@ -7,9 +7,9 @@ import { FLOWS, INGRESS } from "../cells/plan/isolation";
 import { NAME_RULES, nameProblem } from "../cells/plan/naming";
 import { ROLES, Role } from "../cells/plan/model";
 import { nsgAllowsInbound, NsgRuleLike } from "../providers/azure/nsgRules";
-import { mockGuid } from "../cells/offline/mocks";
-import { Registration, runProgram, RunResult, unwrapSecrets } from "../cells/offline/run";
-import { loadStackFile } from "../cells/offline/stackfile";
+import { mockGuid } from "../offline/mocks";
+import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
+import { loadStackFile } from "../offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 const of = (run: RunResult, type: string) => run.registrations.filter((r) => r.type === `azure-native:${type}`);

@@ -4,10 +4,10 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { InMemoryStack, urnOf } from "../cells/automation";
+import { InMemoryStack, urnOf } from "../automation";
 import { CliEnv } from "../bin/cells";
 import type * as Cellctl from "../bin/cellctl";
-import { PROJECT_DIR } from "../cells/offline/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 
 // By the explicit file: a bare "../bin/cellctl" resolves to the bin/cellctl.js launcher, which runs the CLI and exits.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

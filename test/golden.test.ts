@@ -3,8 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { validateConfig } from "../cells/config";
 import { program } from "../cells/program";
-import { runProgram } from "../cells/offline/run";
-import { loadStackFile } from "../cells/offline/stackfile";
+import { runProgram } from "../offline/run";
+import { loadStackFile } from "../offline/stackfile";
 import { EXAMPLE_STACKS, exampleRaw } from "./helpers";
 
 /*

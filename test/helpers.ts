@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { stackFilePath } from "../cells/offline/stackfile";
+import { stackFilePath } from "../offline/stackfile";
 
 export const EXAMPLE_STACKS = ["prod-azure", "prod-aws", "prod-gcp"] as const;
 

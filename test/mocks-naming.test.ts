@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { StrictMocks } from "../cells/offline/mocks";
+import { StrictMocks } from "../offline/mocks";
 import { NAME_RULES, nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
-import { flattenStackConfig } from "../cells/offline/stackfile";
+import { flattenStackConfig } from "../offline/stackfile";
 
 describe("strict mocks", () => {
   const mocks = new StrictMocks();

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { PROJECT_DIR } from "../cells/offline/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 import { exampleRaw } from "./helpers";
 
 const CELLCTL = path.join(PROJECT_DIR, "bin", "cellctl.js");

@@ -6,9 +6,9 @@ import { ALLOWED_CHART_REPOS, CHART_SOURCES, DEFAULT_CHARTS, EXACT_VERSION } fro
 import { CLICKHOUSE_PORTS } from "../cells/plan/isolation";
 import { ROLES, Role } from "../cells/plan/model";
 import { withKubeloginMode } from "../providers/azure/kubeconfig";
-import { mockGuid } from "../cells/offline/mocks";
-import { Registration, runProgram, RunResult, unwrapSecrets } from "../cells/offline/run";
-import { loadStackFile } from "../cells/offline/stackfile";
+import { mockGuid } from "../offline/mocks";
+import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
+import { loadStackFile } from "../offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 const ZONE = "eastus2.azure.db.example.com";

@@ -5,7 +5,7 @@ import { renderPolicyDocs } from "../policies/docs";
 import { OfflineViolation, PolicyConfigError, RecordedResource, resolvePolicyConfig, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, POLICIES } from "../policies/policies";
 import { AWS, AZURE, GCP, K8S } from "../policies/lib/types";
-import { PROJECT_DIR } from "../cells/offline/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 import { mockedStack, policyNamed, res, violationsOf } from "./policy-helpers";
 
 /*

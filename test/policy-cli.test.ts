@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PROJECT_DIR } from "../cells/offline/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 
 /* `npm run plan` as CI runs it: the policy section, and exit 1 on a mandatory violation (README, "Policy pack"). */
 

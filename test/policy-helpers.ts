@@ -2,8 +2,8 @@ import { Policies } from "@pulumi/policy";
 import { OfflineViolation, PolicyConfigFile, RecordedResource, runPolicies } from "../policies/offline";
 import { POLICIES } from "../policies/policies";
 import { program } from "../cells/program";
-import { runProgram, unwrapSecrets } from "../cells/offline/run";
-import { loadStackFile } from "../cells/offline/stackfile";
+import { runProgram, unwrapSecrets } from "../offline/run";
+import { loadStackFile } from "../offline/stackfile";
 
 /*
  * Helpers for policy tests: resources shaped like the harness records them, and

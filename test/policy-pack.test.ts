@@ -8,7 +8,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { POLICIES } from "../policies/policies";
 import { AZURE } from "../policies/lib/types";
-import { PROJECT_DIR } from "../cells/offline/stackfile";
+import { PROJECT_DIR } from "../offline/stackfile";
 
 /*
  * The pack as `pulumi preview --policy-pack policies` runs it: the Pulumi CLI

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 
 /** Project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export interface StackFile {
   stack: string;

@@ -9,7 +9,7 @@
  * `openStack(name)` for the real one, `InMemoryStack` for tests.
  *
  * @example
- * import { addCell, openStack, planAddCell, StackFileConfig } from "./cells/automation";
+ * import { addCell, openStack, planAddCell, StackFileConfig } from "./automation";
  * const plan = await planAddCell(new StackFileConfig("prod-azure"));   // c004, 10.67.0.0/16, its resources
  * const done = await addCell(openStack("prod-azure"), { id: plan.cell.id, cidr: plan.cell.cidr }, {
  *   onProgress: (p) => console.log(p.phase, `${p.done}/${p.total}`, p.current ?? ""),

@@ -110,7 +110,7 @@ function invokes(token: string, inputs: Inputs): Inputs {
       return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(kubeconfig).toString("base64") }] };
     }
     default:
-      throw new Error(`strict mocks: no mock for invoke ${token}; add one to cells/offline/mocks.ts`);
+      throw new Error(`strict mocks: no mock for invoke ${token}; add one to offline/mocks.ts`);
   }
 }
 
@@ -136,7 +136,7 @@ export class StrictMocks implements pulumi.runtime.Mocks {
     switch (pkg) {
       case "azure-native": {
         const idOf = AZURE_IDS[type];
-        if (!idOf) throw new Error(`strict mocks: no id format for resource type ${type}; add one to cells/offline/mocks.ts`);
+        if (!idOf) throw new Error(`strict mocks: no id format for resource type ${type}; add one to offline/mocks.ts`);
         const id = idOf(inputs, name);
         const physical = id.split("/").pop();
         return { id, state: { ...inputs, name: physical, ...(AZURE_OUTPUTS[type]?.(inputs, id) ?? {}) } };

@@ -4,8 +4,8 @@ import type { CommandError, EngineEvent, OpMap, OpType } from "@pulumi/pulumi/au
 import * as automationCmd from "@pulumi/pulumi/automation/cmd";
 import * as automationErrors from "@pulumi/pulumi/automation/errors";
 import { stringify } from "yaml";
-import { RegionConfig, rawFromFlatConfig, validateConfig } from "../config";
-import { formatProblems, ROLES } from "../plan/model";
+import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { formatProblems, ROLES } from "../cells/plan/model";
 import { loadStackFile } from "../offline/stackfile";
 import { DestroyRunOptions, EngineRunOptions, StackBackend, StateResource, UpdateRunOptions } from "./backend";
 import { CELL_TYPE, isChange, REGION_TYPE } from "./guard";

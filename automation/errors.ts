@@ -1,5 +1,5 @@
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { ConfigError } from "../config";
+import { ConfigError } from "../cells/config";
 
 /*
  * Errors of the control plane, in two families that decide cellctl's exit code:

@@ -1,7 +1,7 @@
-import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig } from "../config";
-import { nextFreeCidr } from "../plan/ipplan";
-import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../plan/model";
-import { CELL_ID_PATTERN } from "../plan/naming";
+import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { nextFreeCidr } from "../cells/plan/ipplan";
+import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../cells/plan/model";
+import { CELL_ID_PATTERN } from "../cells/plan/naming";
 import { StackConfigReader } from "./backend";
 import { UserError } from "./errors";
 import { isInCell } from "./guard";
@@ -267,7 +267,7 @@ export async function planAddCell(stack: StackConfigReader, request: AddCellRequ
 
   const flatWithCell = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   // Imported here so that listing cells never loads the provider SDKs.
-  const [{ program }, { runProgram }] = await Promise.all([import("../program"), import("../offline/run")]);
+  const [{ program }, { runProgram }] = await Promise.all([import("../cells/program"), import("../offline/run")]);
   const registrations = await runProgram({ stack: stack.name, config: flatWithCell, program }).then(
     (run) => run.registrations,
     (err: Error) => {
