@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { loadStackFile, PROJECT_DIR, stackFilePath } from "../offline/stackfile";
 import { UserError } from "./errors";
+import type { StackLease } from "./lease";
 
 /*
  * The seam between the control-plane library and Pulumi. Two interfaces:
@@ -55,6 +56,12 @@ export interface StateResource {
 
 /** A stack behind the engine: config writes, preview, up, destroy, state. */
 export interface StackBackend extends StackConfigReader {
+  /**
+   * The control-plane lease of this stack (automation/lease.ts), if the backend
+   * brings one: `addCell` and `retireCell` hold it for their whole run unless the
+   * caller passes its own.
+   */
+  readonly lease?: StackLease;
   /** `pulumi config set [--path] key value`. With `path`, "true"/"false" and integers are stored typed, as the CLI does. */
   setConfig(key: string, value: string, options: { path: boolean }): Promise<void>;
   /** `pulumi config rm [--path] key`. */

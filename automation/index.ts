@@ -19,6 +19,7 @@ export * from "./backend";
 export * from "./cells";
 export * from "./errors";
 export * from "./guard";
+export * from "./lease";
 export * from "./memory";
 export * from "./operations";
 export * from "./progress";

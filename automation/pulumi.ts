@@ -4,6 +4,7 @@ import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
+import { FileLease, StackLease } from "./lease";
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ export interface PulumiStackOptions {
   workDir?: string;
   /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
   envVars?: Record<string, string>;
+  /** The stack's lease; default a FileLease in `workDir`. A distributed control plane passes its own (automation/lease.ts). */
+  lease?: StackLease;
 }
 
 /**
@@ -29,12 +32,15 @@ export interface PulumiStackOptions {
 export class PulumiStack implements StackBackend {
   private readonly files: StackFileConfig;
   private selected?: Promise<Stack>;
+  /** A lock file per stack in the project directory (`.cellctl/<stack>.lock`): control planes on this machine take turns. */
+  public readonly lease: StackLease;
 
   constructor(
     public readonly name: string,
     private readonly options: PulumiStackOptions = {},
   ) {
     this.files = new StackFileConfig(name, this.workDir);
+    this.lease = options.lease ?? new FileLease(this.workDir);
   }
 
   get workDir(): string {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
 import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
-import { CELL_ID_PATTERN } from "./plan/naming";
+import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
 /*
@@ -338,6 +338,11 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
   for (const [id, rawCell] of Object.entries(rawCells)) {
     if (!CELL_ID_PATTERN.test(id)) {
       problems.push({ path: ["cells", id], message: `cell id "${id}" is not a valid id`, fix: "use 2-8 lowercase letters and digits starting with a letter, e.g. c004; ids are identity and never change" });
+      continue;
+    }
+    const yamlProblem = cellIdProblem(id);
+    if (yamlProblem) {
+      problems.push({ path: ["cells", id], message: yamlProblem, fix: "use an id YAML keeps as a string, such as c004 (not true, false, yes, no, on, off or null)" });
       continue;
     }
     const r = cellSchema.safeParse(rawCell);

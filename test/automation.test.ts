@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect } from "chai";
 import * as fc from "fast-check";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
@@ -7,11 +10,12 @@ import {
   backoffCeiling,
   backoffDelay,
   BlastRadiusError,
-  cellModel,
   commandError,
   engineMessage,
+  FileLease,
   forEachStack,
   InfraError,
+  InMemoryLease,
   InMemoryStack,
   isConcurrentUpdate,
   isInCell,
@@ -22,6 +26,7 @@ import {
   policyPacksFromEnv,
   prepareAddCell,
   Progress,
+  realProgram,
   retireCell,
   StackFileConfig,
   urnOf,
@@ -112,12 +117,12 @@ describe("automation: cell ids and CIDRs", () => {
   it("allocates one cell after another without overlaps, inside the pool, with stable ids", async () => {
     const stack = azure();
     const added: { id: string; cidr: string }[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 2; i++) {
       const r = await addCell(stack);
       added.push({ id: r.cell.id, cidr: r.cell.cidr });
     }
-    expect(added.map((a) => a.id)).to.deep.equal(["c004", "c005", "c006", "c007", "c008"]);
-    expect(added.map((a) => a.cidr)).to.deep.equal(["10.67.0.0/16", "10.68.0.0/16", "10.69.0.0/16", "10.70.0.0/16", "10.71.0.0/16"]);
+    expect(added.map((a) => a.id)).to.deep.equal(["c004", "c005"]);
+    expect(added.map((a) => a.cidr)).to.deep.equal(["10.67.0.0/16", "10.68.0.0/16"]);
     const all = (await listCells(stack)).map((c) => c.cidr);
     for (const [i, a] of all.entries()) {
       expect(cidrInside(a, "10.64.0.0/10")).to.equal(true);
@@ -191,8 +196,9 @@ describe("automation: addCell", () => {
     const progress: Progress[] = [];
     const r = await addCell(stack, {}, { onProgress: (p) => progress.push(p) });
 
-    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "preview", "up"]);
-    expect(stack.calls[0].detail).to.equal("cellplane:cells.c004.cidr=10.67.0.0/16");
+    // The half-added marker first, then the cell's key; the marker goes once the cell is up.
+    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "setConfig", "preview", "up", "removeConfig"]);
+    expect(stack.calls.map((c) => c.detail)).to.include.members(["cellctl:addingCells.c004=add", "cellplane:cells.c004.cidr=10.67.0.0/16", "cellctl:addingCells"]);
     const after = stack.allConfig();
     for (const key of Object.keys(before).filter((k) => k !== "cellplane:cells")) expect(after[key], key).to.equal(before[key]);
     expect(Object.keys(after).sort()).to.deep.equal(Object.keys(before).sort());
@@ -200,14 +206,17 @@ describe("automation: addCell", () => {
 
     expect(r).to.include({ stack: STACK, upRan: true, attempts: 1 });
     expect(r.configWritten).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
-    expect(r.resourceChanges?.create).to.equal(9);
-    for (const u of stack.urns().filter((u) => u.includes("c004"))) expect(isInCell(u, "c004")).to.equal(true);
+    // What the real program declares for c004 (a mocked run), every one of it created.
+    const c004 = (await stack.urns()).filter((u) => isInCell(u, "c004"));
+    expect(c004.length).to.be.greaterThan(40);
+    expect(r.resourceChanges?.create).to.equal(c004.length);
+    expect(c004).to.include(urn(["cellplane:cells:Region", "cellplane:cells:Cell", "azure-native:containerservice:ManagedCluster"], "c004-proxy-aks"));
 
     // Progress: phases in order, resources done / total from the engine events.
     expect([...new Set(progress.map((p) => p.phase))]).to.deep.equal(["config", "preview", "up", "done"]);
     const up = progress.filter((p) => p.phase === "up");
-    expect(up.every((p) => p.total === 9 && p.done <= p.total)).to.equal(true);
-    expect(up[up.length - 1].done).to.equal(9);
+    expect(up.every((p) => p.total === c004.length && p.done <= p.total)).to.equal(true);
+    expect(up[up.length - 1].done).to.equal(c004.length);
     expect(up.map((p) => p.current)).to.include("create c004-vnet");
   });
 
@@ -215,6 +224,7 @@ describe("automation: addCell", () => {
     const stack = azure();
     await addCell(stack, { capacity: { "data-plane": { maxNodesPerZone: 50 } } });
     expect(stack.calls.filter((c) => c.method === "setConfig").map((c) => c.detail)).to.deep.equal([
+      "cellctl:addingCells.c004=add",
       "cellplane:cells.c004.cidr=10.67.0.0/16",
       "cellplane:cells.c004.clusters.data-plane.maxNodesPerZone=50",
     ]);
@@ -240,12 +250,12 @@ describe("automation: addCell", () => {
     expect(err.message).to.include("QuotaExceeded: regional vCPU quota");
     expect(err.message).to.include("the config of cell c004 stays in stack prod-azure");
     expect(cellsOf(stack).c004).to.deep.equal({ cidr: "10.67.0.0/16" });
-    expect(stack.urns().filter((u) => isInCell(u, "c004"))).to.have.length(3);
+    expect((await stack.urns()).filter((u) => isInCell(u, "c004"))).to.have.length(3);
 
     stack.calls.length = 0;
     const r = await addCell(stack, { id: "c004" });
-    expect(stack.calls.map((c) => c.method)).to.deep.equal(["preview", "up"]);
-    expect(r.resourceChanges?.create).to.equal(6);
+    expect(stack.calls.map((c) => c.method)).to.deep.equal(["preview", "up", "removeConfig"]);
+    expect(r.resourceChanges?.create).to.equal((await stack.urns()).filter((u) => isInCell(u, "c004")).length - 3);
   });
 
   it("refuses a preview that changes resources outside the new cell, naming them; nothing deployed, config reverted", async () => {
@@ -262,7 +272,7 @@ describe("automation: addCell", () => {
     ]);
     expect(err.message).to.include(`update   ${C001_VNET}`).and.to.include(`delete   ${C002_AKS}`);
     expect(err.message).to.include("refusing to add cell c004 to stack prod-azure");
-    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "preview", "removeConfig"]);
+    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "setConfig", "preview", "removeConfig", "removeConfig"]);
     expect(stack.allConfig()).to.deep.equal(before);
   });
 
@@ -285,7 +295,7 @@ describe("automation: addCell", () => {
     expect((err as BlastRadiusError).outside.map((o) => o.urn)).to.deep.equal([other]);
     expect(err.message).to.include("the update, unlike its preview, started changing 1 resource(s) outside the cell");
     // Cancelled at that step: the new cell's resources were not created, and its config stays for a resume.
-    expect(stack.urns().filter((u) => isInCell(u, "c004") && !u.endsWith("::c004"))).to.deep.equal([]);
+    expect((await stack.urns()).filter((u) => isInCell(u, "c004") && !u.endsWith("::c004"))).to.deep.equal([]);
     expect(cellsOf(stack).c004).to.deep.equal({ cidr: "10.67.0.0/16" });
   });
 
@@ -295,13 +305,13 @@ describe("automation: addCell", () => {
     const stack = new InMemoryStack(STACK, { config: flatFromRaw(raw), deployed: false });
     const r = await addCell(stack);
     expect(r.cell).to.include({ id: "c001", cidr: "10.64.0.0/16" });
-    expect(stack.urns()).to.include.members([urn(["cellplane:cells:Region"], "region"), urn(["cellplane:cells:Region", "azure-native:dns:Zone"], "region-dns-zone")]);
+    expect(await stack.urns()).to.include.members([urn(["cellplane:cells:Region"], "region"), urn(["cellplane:cells:Region", "azure-native:dns:Zone"], "region-dns-zone")]);
   });
 
   it("passes the policy pack to preview and up when configured (option or CELLPLANE_POLICY_PACK)", async () => {
     const stack = azure();
     await addCell(stack, {}, { policyPacks: ["/srv/cellplane/policies"] });
-    expect(stack.calls.filter((c) => c.method !== "setConfig").map((c) => c.detail)).to.deep.equal(["/srv/cellplane/policies", "/srv/cellplane/policies"]);
+    expect(stack.calls.filter((c) => c.method === "preview" || c.method === "up").map((c) => c.detail)).to.deep.equal(["/srv/cellplane/policies", "/srv/cellplane/policies"]);
     expect(policyPacksFromEnv({ CELLPLANE_POLICY_PACK: "/srv/p" })).to.deep.equal(["/srv/p"]);
     expect(policyPacksFromEnv({})).to.deep.equal([]);
   });
@@ -384,7 +394,7 @@ describe("automation: a locked stack", () => {
 });
 
 describe("automation: retireCell", () => {
-  const c003 = (s: InMemoryStack) => s.urns().filter((u) => isInCell(u, "c003"));
+  const c003 = async (s: InMemoryStack) => (await s.urns()).filter((u) => isInCell(u, "c003"));
 
   it("phase 1 marks an active cell draining in config, and changes nothing else", async () => {
     const stack = azure();
@@ -419,7 +429,7 @@ describe("automation: retireCell", () => {
     expect(err).to.be.instanceOf(UserError);
     expect(stack.calls.map((c) => c.method)).to.deep.equal(["listResources"]);
     const protectedUrns = (await stack.listResources()).filter((r) => r.protect && isInCell(r.urn, "c003")).map((r) => r.urn);
-    expect(protectedUrns).to.have.length(5);
+    expect(protectedUrns.length).to.be.greaterThan(4);
     for (const u of protectedUrns) expect(err.message).to.include(u);
     expect(err.message).to.include("pulumi state unprotect --stack prod-azure --yes");
     expect(err.message).to.include("--unprotect");
@@ -427,14 +437,15 @@ describe("automation: retireCell", () => {
 
   it("with force and unprotect, destroys only the cell, reports what it unprotected, removes its config and retires its id", async () => {
     const stack = azure();
-    const others = stack.urns().filter((u) => !isInCell(u, "c003"));
-    const mine = c003(stack);
+    const others = (await stack.urns()).filter((u) => !isInCell(u, "c003"));
+    const mine = await c003(stack);
+    const protectedMine = (await stack.listResources()).filter((r) => r.protect && isInCell(r.urn, "c003")).map((r) => r.urn);
     await retireCell(stack, "c003");
     const r = await retireCell(stack, "c003", { force: true, unprotect: true });
     expect(r.phase).to.equal("retired");
-    expect(r.unprotected).to.have.length(5);
+    expect([...r.unprotected].sort()).to.deep.equal([...protectedMine].sort());
     expect([...r.destroyed].sort()).to.deep.equal([...mine].sort());
-    expect(stack.urns()).to.deep.equal(others);
+    expect(await stack.urns()).to.deep.equal(others);
     expect(r.configRemoved).to.deep.equal(["cellplane:cells.c003"]);
     expect(Object.keys(cellsOf(stack))).to.deep.equal(["c001", "c002"]);
     expect(JSON.parse(stack.allConfig()["cellctl:retiredCells"])).to.deep.equal(["c003"]);
@@ -452,20 +463,21 @@ describe("automation: retireCell", () => {
     // A region-level record that depends on c003's VNET: destroying the cell would take it along.
     const dnsUrn = urn(["cellplane:cells:Region", "azure-native:dns:RecordSet"], "region-c003-delegation");
     const stack = azure({
-      program: (config, name) => {
-        const model = cellModel(config, name);
+      program: async (config, name) => {
+        const model = await realProgram(config, name);
         const vnet = model.find((r) => r.urn.endsWith("::c003-vnet"));
         const region = model.find((r) => r.type === "cellplane:cells:Region");
         return vnet && region ? [...model, { urn: dnsUrn, type: "azure-native:dns:RecordSet", parent: region.urn, protect: false, inputs: {}, dependencies: [vnet.urn] }] : model;
       },
     });
     await retireCell(stack, "c003");
-    const before = stack.urns();
+    const before = await stack.urns();
+    const protectedBefore = (await stack.listResources()).filter((r) => r.protect && isInCell(r.urn, "c003")).length;
     const err = await rejection(retireCell(stack, "c003", { force: true, unprotect: true }));
     expect(err).to.be.instanceOf(BlastRadiusError);
     expect((err as BlastRadiusError).outside).to.deep.equal([{ op: "delete", urn: dnsUrn, type: "azure-native:dns:RecordSet" }]);
-    expect(stack.urns()).to.deep.equal(before);
-    expect((await stack.listResources()).filter((r) => r.protect && isInCell(r.urn, "c003"))).to.have.length(5);
+    expect(await stack.urns()).to.deep.equal(before);
+    expect((await stack.listResources()).filter((r) => r.protect && isInCell(r.urn, "c003"))).to.have.length(protectedBefore);
     expect(cellsOf(stack).c003.state).to.equal("draining");
   });
 
@@ -501,5 +513,124 @@ describe("automation: forEachStack", () => {
   it("lists the cells of every example region", async () => {
     const results = await forEachStack(["prod-azure", "prod-aws", "prod-gcp", "prod-nowhere"], (s) => listCells(new StackFileConfig(s, PROJECT_DIR)), { concurrency: 2 });
     expect(results.map((r) => (r.ok ? r.value.length : r.error.constructor.name))).to.deep.equal([3, 2, 2, "UserError"]);
+  });
+});
+
+describe("automation: concurrent callers on one stack (issue 12, items 1-3)", () => {
+  /** Every callers' view at the end: ids, CIDRs, retired ids. */
+  const snapshot = async (stack: InMemoryStack) => {
+    const region = await listCells(stack);
+    return { cells: region, retired: JSON.parse(stack.allConfig()["cellctl:retiredCells"] ?? "[]") as string[] };
+  };
+  const disjoint = (cidrs: string[]) => cidrs.every((a, i) => cidrs.slice(i + 1).every((b) => !cidrsOverlap(a, b)));
+
+  it("two concurrent adds get distinct ids and disjoint CIDRs, and both cells are deployed", async () => {
+    const stack = await azure().ready();
+    const [a, b] = await Promise.all([addCell(stack), addCell(stack)]);
+    expect(a.cell.id).to.not.equal(b.cell.id);
+    expect(cidrsOverlap(a.cell.cidr, b.cell.cidr)).to.equal(false);
+    const { cells } = await snapshot(stack);
+    expect(cells.map((c) => c.id)).to.include.members([a.cell.id, b.cell.id]);
+    expect(disjoint(cells.map((c) => c.cidr))).to.equal(true);
+    const urns = await stack.urns();
+    for (const id of [a.cell.id, b.cell.id]) expect(urns).to.include(urn(["cellplane:cells:Region", "cellplane:cells:Cell"], id));
+  });
+
+  it("two concurrent adds with different explicit ids and no CIDR write disjoint CIDRs", async () => {
+    const stack = await azure().ready();
+    const [a, b] = await Promise.all([addCell(stack, { id: "c004" }), addCell(stack, { id: "c005" })]);
+    expect(cidrsOverlap(a.cell.cidr, b.cell.cidr)).to.equal(false);
+    expect(cellsOf(stack).c004.cidr).to.not.equal(cellsOf(stack).c005.cidr);
+  });
+
+  it("a cancelled add never removes the entry another add wrote", async () => {
+    const stack = await azure().ready();
+    const controller = new AbortController();
+    const first = addCell(stack, {}, { onProgress: (p) => p.phase === "preview" && controller.abort() });
+    const second = rejection(addCell(stack, {}, { signal: controller.signal }));
+    const [done, err] = await Promise.all([first, second]);
+    expect(err).to.have.property("kind", "cancelled");
+    expect(cellsOf(stack)[done.cell.id]).to.deep.equal({ cidr: done.cell.cidr });
+    expect(await stack.urns()).to.include(urn(["cellplane:cells:Region", "cellplane:cells:Cell"], done.cell.id));
+  });
+
+  it("two concurrent retires lose no retired id, and the id is never handed out again", async () => {
+    const stack = await azure().ready();
+    await retireCell(stack, "c002");
+    await retireCell(stack, "c003");
+    await Promise.all([retireCell(stack, "c002", { force: true, unprotect: true }), retireCell(stack, "c003", { force: true, unprotect: true })]);
+    const { cells, retired } = await snapshot(stack);
+    expect([...retired].sort()).to.deep.equal(["c002", "c003"]);
+    expect(cells.map((c) => c.id)).to.deep.equal(["c001"]);
+    expect((await prepareAddCell(stack)).cell.id).to.equal("c004");
+  });
+
+  it("adds and retires running at once: distinct ids, disjoint CIDRs, no lost retired id, no entry removed that another call wrote", async () => {
+    const stack = await azure().ready();
+    await retireCell(stack, "c003");
+    const results = await Promise.all([addCell(stack), retireCell(stack, "c003", { force: true, unprotect: true }), addCell(stack)]);
+    const added = [results[0], results[2]] as Awaited<ReturnType<typeof addCell>>[];
+    const { cells, retired } = await snapshot(stack);
+    expect(retired).to.deep.equal(["c003"]);
+    expect(new Set(added.map((a) => a.cell.id)).size).to.equal(2);
+    for (const a of added) {
+      expect(a.cell.id).to.not.equal("c003");
+      expect(cells.map((c) => c.id)).to.include(a.cell.id);
+    }
+    expect(cells.map((c) => c.id)).to.include.members(["c001", "c002"]);
+    expect(disjoint(cells.map((c) => c.cidr))).to.equal(true);
+  });
+
+  it("holds one lease per stack: the second caller waits for the first to finish", async () => {
+    const stack = await azure().ready();
+    const lease = stack.lease as InMemoryLease;
+    const order: string[] = [];
+    await Promise.all([
+      lease.withLease(STACK, async () => {
+        order.push("a-start");
+        await new Promise((r) => setTimeout(r, 20));
+        order.push("a-end");
+      }),
+      lease.withLease(STACK, async () => void order.push("b")),
+    ]);
+    expect(order).to.deep.equal(["a-start", "a-end", "b"]);
+  });
+
+  it("a file lease keeps two holders apart and is released after a failure", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cellctl-lease-"));
+    const lease = new FileLease(dir);
+    const order: string[] = [];
+    const slow = lease.withLease(STACK, async () => {
+      order.push("a-start");
+      await new Promise((r) => setTimeout(r, 300));
+      order.push("a-end");
+      throw new Error("boom");
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const fast = new FileLease(dir).withLease(STACK, async () => void order.push("b"));
+    await Promise.allSettled([slow, fast]);
+    expect(order).to.deep.equal(["a-start", "a-end", "b"]);
+    expect(existsSync(lease.lockPath(STACK))).to.equal(false);
+  });
+
+  it("crash recovery: the same request finishes a half-added cell; an add without an id names it", async () => {
+    const stack = await azure().ready();
+    // A crash after the first config write of `add --capacity ...`: the marker and the CIDR are there, the capacity is not.
+    await stack.setConfig("cellctl:addingCells.c004", "add", { path: true });
+    await stack.setConfig("cellplane:cells.c004.cidr", "10.67.0.0/16", { path: true });
+    const request = { id: "c004", capacity: { "data-plane": { maxNodesPerZone: 50 } } };
+
+    const noId = await rejection(addCell(stack, { capacity: request.capacity }));
+    expect(noId).to.be.instanceOf(UserError);
+    expect(noId.message).to.include("half-added cell").and.to.include("--id c004");
+
+    const r = await addCell(stack, request);
+    expect(r.upRan).to.equal(true);
+    expect(cellsOf(stack).c004).to.deep.equal({ cidr: "10.67.0.0/16", clusters: { "data-plane": { maxNodesPerZone: 50 } } });
+    expect(stack.allConfig()["cellctl:addingCells"]).to.equal(undefined);
+    // Finished: the same request again is a no-op, and a different capacity is refused as before.
+    expect((await addCell(stack, request)).upRan).to.equal(false);
+    const other = await rejection(addCell(stack, { id: "c004", capacity: { "data-plane": { maxNodesPerZone: 60 } } }));
+    expect(other.message).to.include("already exists with other capacity");
   });
 });
