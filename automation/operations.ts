@@ -6,7 +6,7 @@ import { InMemoryLease, StackLease } from "./lease";
 import { InfraError, translatePulumiError, UserError } from "./errors";
 import { assertInsideCell, createsRegion, isChange, isInCell, leavesAddedCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
-import { cancelled, checkSignal, RetryPolicy, retryWhileLocked } from "./retry";
+import { cancelled, checkSignal, DEFAULT_RETRY, RetryPolicy, retryWhileLocked, validateRetryPolicy } from "./retry";
 
 /*
  * The two operations that change a region stack: add a cell, retire a cell. Both
@@ -44,6 +44,8 @@ const PROCESS_LEASE = new InMemoryLease();
 /** Runs `fn` under the stack's lease; `fn` gets the caller's signal joined with the lease's "lost" signal. */
 function underLease<T>(stack: StackBackend, options: OperationOptions, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   checkSignal(options.signal);
+  // A bad retry policy is refused before anything is written.
+  validateRetryPolicy({ ...DEFAULT_RETRY, ...Object.fromEntries(Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined)) });
   const lease = options.lease ?? stack.lease ?? PROCESS_LEASE;
   return lease.withLease(stack.name, (lost) => fn(options.signal ? AbortSignal.any([options.signal, lost]) : lost), { signal: options.signal });
 }

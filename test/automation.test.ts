@@ -22,6 +22,8 @@ import {
   listCells,
   LOCKED_STDERR,
   nextCellId,
+  outsideAddedCell,
+  outsideRetiredCell,
   planAddCell,
   policyPacksFromEnv,
   prepareAddCell,
@@ -632,5 +634,38 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
     expect((await addCell(stack, request)).upRan).to.equal(false);
     const other = await rejection(addCell(stack, { id: "c004", capacity: { "data-plane": { maxNodesPerZone: 60 } } }));
     expect(other.message).to.include("already exists with other capacity");
+  });
+});
+
+describe("automation: options and the guard's ops (issue 12, items 15-16)", () => {
+  it("refuses a concurrency that is not a whole number of at least 1", async () => {
+    for (const concurrency of [NaN, 0, -1, 1.5, Infinity]) {
+      const err = await rejection(forEachStack(["r1"], async () => 1, { concurrency }));
+      expect(err, String(concurrency)).to.be.instanceOf(RangeError);
+      expect(err.message).to.include("concurrency must be a whole number");
+    }
+  });
+
+  it("refuses a retry policy that would never give up or never wait, before writing anything", async () => {
+    for (const retry of [{ attempts: NaN }, { attempts: 0 }, { baseDelayMs: -1 }, { maxDelayMs: Infinity }]) {
+      const stack = azure();
+      const err = await rejection(addCell(stack, {}, { retry }));
+      expect(err, JSON.stringify(retry)).to.be.instanceOf(RangeError);
+      expect(err.message).to.include("invalid retry policy");
+      expect(stack.calls).to.deep.equal([]);
+    }
+  });
+
+  it("treats read-replacement and discard of another cell's resource as a change outside the cell", async () => {
+    for (const op of ["read-replacement", "discard", "discard-replaced", "refresh"] as const) {
+      const steps = [{ op, urn: C001_VNET, type: "azure-native:network:VirtualNetwork" }];
+      expect(outsideAddedCell(steps, "c004"), op).to.have.length(1);
+      expect(outsideRetiredCell(steps, "c003"), op).to.have.length(1);
+    }
+    for (const op of ["same", "read"] as const) {
+      expect(outsideAddedCell([{ op, urn: C001_VNET, type: "azure-native:network:VirtualNetwork" }], "c004")).to.deep.equal([]);
+    }
+    const err = await rejection(addCell(azure().injectSteps([{ op: "discard", urn: C002_AKS, type: "azure-native:containerservice:ManagedCluster" }])));
+    expect(err).to.be.instanceOf(BlastRadiusError);
   });
 });
