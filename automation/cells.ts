@@ -1,4 +1,4 @@
-import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig, validateStackConfig } from "../cells/config";
 import { nextFreeCidr } from "../cells/plan/ipplan";
 import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../cells/plan/model";
 import { cellIdProblem } from "../cells/plan/naming";
@@ -128,7 +128,7 @@ interface LoadedRegion {
 async function loadRegion(stack: StackConfigReader): Promise<LoadedRegion> {
   const flat = await stack.getAllConfig();
   const raw = rawFromFlatConfig(flat);
-  const validated = validateConfig(raw);
+  const validated = validateStackConfig(flat);
   if (!validated.ok) throw new ConfigError(validated.problems, stack.name);
   return { flat, raw, config: validated.value, retired: retiredCells(flat), adding: addingCells(flat) };
 }

@@ -4,7 +4,7 @@ import type { CommandError, EngineEvent, OpMap, OpType } from "@pulumi/pulumi/au
 import * as automationCmd from "@pulumi/pulumi/automation/cmd";
 import * as automationErrors from "@pulumi/pulumi/automation/errors";
 import { stringify } from "yaml";
-import { rawFromFlatConfig, validateConfig } from "../cells/config";
+import { validateStackConfig } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { loadStackFile } from "../offline/stackfile";
 import { DestroyRunOptions, EngineRunOptions, StackBackend, StateResource, UpdateRunOptions } from "./backend";
@@ -251,7 +251,7 @@ export class InMemoryStack implements StackBackend {
   }
 
   async preview(options: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    this.calls.push({ method: "preview", detail: (options.policyPacks ?? []).join(",") });
+    this.calls.push({ method: "preview", detail: policyDetail(options) });
     return this.engine(options, async () => {
       const steps = await this.updateSteps();
       this.emitRun(steps, true, options);
@@ -260,7 +260,7 @@ export class InMemoryStack implements StackBackend {
   }
 
   async up(options: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    this.calls.push({ method: "up", detail: (options.policyPacks ?? []).join(",") });
+    this.calls.push({ method: "up", detail: policyDetail(options) });
     return this.engine(options, async () => {
       const steps = [...this.upOnly.map((x) => ({ ...x, old: this.state.get(x.urn) })), ...(await this.updateSteps())];
       this.upOnly = [];
@@ -334,7 +334,7 @@ export class InMemoryStack implements StackBackend {
 
   private async desired(): Promise<ModelResource[]> {
     const config = { ...this.config };
-    const validated = validateConfig(rawFromFlatConfig(config));
+    const validated = validateStackConfig(config);
     if (!validated.ok) {
       throw commandError(`error: Running program '${this.name}' failed with an unhandled exception:\ninvalid cellplane config in stack ${this.name}:\n${formatProblems(validated.problems)}`);
     }
@@ -459,6 +459,12 @@ export class InMemoryStack implements StackBackend {
     const config = Object.fromEntries(Object.entries(this.config).map(([k, v]) => [k, parseJson(v)]));
     writeFileSync(path.join(this.options.persistTo, `Pulumi.${this.name}.yaml`), stringify({ config }));
   }
+}
+
+/** `<packs>` or `<packs> config=<files>`: what a preview or an update ran with. */
+function policyDetail(o: UpdateRunOptions): string {
+  const packs = (o.policyPacks ?? []).join(",");
+  return o.policyPackConfigs?.length ? `${packs} config=${o.policyPackConfigs.join(",")}` : packs;
 }
 
 function countOps(steps: readonly { op: OpType }[]): OpMap {

@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { PROJECT_DIR } from "../offline/stackfile";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { StackBackend } from "./backend";
 import { ADDING_CELLS_KEY, AddCellRequest, addingCells, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY, retiredCells } from "./cells";
@@ -25,9 +27,15 @@ export interface OperationOptions {
   retry?: Partial<RetryPolicy>;
   /**
    * Policy pack directories for `preview` and `up` (`--policy-pack`). Default: the
-   * directory in `CELLPLANE_POLICY_PACK` (e.g. `policies`), none when it is unset.
+   * project's own pack (`policies/`, or the directory in `CELLPLANE_POLICY_PACK`).
+   * `[]` skips the policy gate: the result says so (`policy.skipped`).
    */
   policyPacks?: string[];
+  /**
+   * Their config files (`--policy-pack-config`). Default: `policies/policy-config.json`
+   * (or `CELLPLANE_POLICY_CONFIG`) with the default pack; none with packs of your own.
+   */
+  policyPackConfigs?: string[];
   /**
    * The stack's lease: the whole operation (config reads and writes, preview, update,
    * revert) runs while holding it. Default: the backend's own (`stack.lease`: a file
@@ -64,6 +72,8 @@ export interface AddCellResult {
   resourceChanges: OpMap | null;
   /** Tries of preview+up (more than 1: the stack was locked). */
   attempts: number;
+  /** The policy packs and configs preview and up ran with; `skipped` when the caller opted out. */
+  policy: PolicyGate;
 }
 
 /** The result of `retireCell`. */
@@ -100,6 +110,32 @@ export interface RetireCellOptions extends OperationOptions {
 export function policyPacksFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = env.CELLPLANE_POLICY_PACK;
   return dir ? [path.resolve(dir)] : [];
+}
+
+/** The policy gate an operation runs with: packs and their config files. */
+export interface PolicyGate {
+  packs: string[];
+  configs: string[];
+  /** No pack ran: the caller opted out (`policyPacks: []`, `cellctl --no-policy-pack`). */
+  skipped: boolean;
+}
+
+/**
+ * The policy gate of `addCell`: the project's pack (`<project>/policies`, or
+ * `CELLPLANE_POLICY_PACK`) with its config (`<project>/policies/policy-config.json`, or
+ * `CELLPLANE_POLICY_CONFIG`), the same pack and config `cellctl plan` and the README's
+ * `pulumi preview --policy-pack policies --policy-pack-config ...` use, unless the
+ * caller names others or opts out with `policyPacks: []`.
+ */
+export function policyGate(options: Pick<OperationOptions, "policyPacks" | "policyPackConfigs">, projectDir: string = PROJECT_DIR, env: NodeJS.ProcessEnv = process.env): PolicyGate {
+  if (options.policyPacks !== undefined) {
+    return { packs: options.policyPacks, configs: options.policyPacks.length > 0 ? (options.policyPackConfigs ?? []) : [], skipped: options.policyPacks.length === 0 };
+  }
+  const packs = policyPacksFromEnv(env);
+  const pack = packs.length > 0 ? packs : [path.join(projectDir, "policies")];
+  const config = env.CELLPLANE_POLICY_CONFIG ? path.resolve(env.CELLPLANE_POLICY_CONFIG) : path.join(projectDir, "policies", "policy-config.json");
+  const configs = options.policyPackConfigs ?? (existsSync(config) ? [config] : []);
+  return { packs: pack, configs, skipped: false };
 }
 
 function reporter(stack: string, cell: string, onProgress: ProgressListener | undefined) {
@@ -146,7 +182,9 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
   const plan = await prepareAddCell(stack, request);
   const id = plan.cell.id;
   const report = reporter(stack.name, id, onProgress);
-  const policyPacks = options.policyPacks ?? policyPacksFromEnv();
+  const policy = policyGate(options, (stack as { workDir?: string }).workDir ?? PROJECT_DIR);
+  const { packs: policyPacks, configs: policyPackConfigs } = policy;
+  if (policy.skipped) report("config", `policy gate skipped at the caller's request: preview and up run without a policy pack`);
   const written: ConfigWrite[] = [];
   const marker = { key: `${ADDING_CELLS_KEY}.${id}`, value: "add" };
   let markerWritten = false;
@@ -168,7 +206,7 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
       stack.name,
       async () => {
         report("preview", `previewing stack ${stack.name}`);
-        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, signal, onEvent }));
+        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, policyPackConfigs, signal, onEvent }));
         checkSignal(signal);
         assertInsideCell(
           outsideAddedCell(steps, id),
@@ -196,6 +234,7 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
         const up = await stack
           .up({
             policyPacks,
+            policyPackConfigs,
             signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
             onEvent: (e) => {
               upStarted = true;
@@ -225,7 +264,7 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
       markerWritten = false;
     }
     report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
-    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts };
+    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts, policy };
   } catch (caught) {
     const err = translatePulumiError(caught, `add cell ${id}`, stack.name);
     if ((written.length > 0 || markerWritten) && !upStarted) {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR } from "../offline/stackfile";
+import { checkStackName, PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
 import { FileLease, StackLease } from "./lease";
@@ -39,6 +39,7 @@ export class PulumiStack implements StackBackend {
     public readonly name: string,
     private readonly options: PulumiStackOptions = {},
   ) {
+    checkStackName(name, this.workDir);
     this.files = new StackFileConfig(name, this.workDir);
     this.lease = options.lease ?? new FileLease(this.workDir);
   }
@@ -74,11 +75,11 @@ export class PulumiStack implements StackBackend {
   }
 
   preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
   }
 
   async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 
@@ -108,6 +109,12 @@ export class PulumiStack implements StackBackend {
       });
     });
   }
+}
+
+/** `--policy-pack` and `--policy-pack-config` of a preview or an update. */
+function policyArgs(o: UpdateRunOptions): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+  if (!o.policyPacks?.length) return {};
+  return { policyPacks: o.policyPacks, ...(o.policyPackConfigs?.length ? { policyPackConfigs: o.policyPackConfigs } : {}) };
 }
 
 /** The real backend of a stack in this project (or in `options.workDir`). */

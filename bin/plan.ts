@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import Table from "cli-table3";
-import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { RegionConfig, validateStackConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
 import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
@@ -98,7 +98,7 @@ export interface PlanOptions {
  */
 export async function buildPlan(stack: string, dir?: string, previousOutputs?: Record<string, unknown>, options: PlanOptions = {}): Promise<PlanOutcome> {
   const file = loadStackFile(stack, dir);
-  const validated = validateConfig(rawFromFlatConfig(file.config));
+  const validated = validateStackConfig(file.config, file.secretKeys);
   if (!validated.ok) return { kind: "config-error", problems: validated.problems };
   const config = validated.value;
   // Imported here so that a config error never loads the provider SDKs.

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
 import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
-import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
+import { IPv4CidrRange } from "ip-num";
+import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
@@ -191,7 +192,9 @@ function fixFor(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `remove ${issue.keys.map((k) => `"${k}"`).join(", ")} or correct the spelling; every key is listed in docs/config.md`;
     case "invalid_type":
-      return issue.input === undefined ? `set it (expected ${issue.expected}); see docs/config.md` : `give it a ${issue.expected} value`;
+      return issue.input === undefined
+        ? `set it (expected ${issue.expected}); see docs/config.md`
+        : `it is set to ${JSON.stringify(issue.input)} (${Array.isArray(issue.input) ? "a list" : issue.input === null ? "null" : `a ${typeof issue.input}`}): give it a ${issue.expected} value; see docs/config.md`;
     case "invalid_value":
       return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "too_big":
@@ -278,7 +281,8 @@ function clusterLimitProblems(cloud: Cloud, zones: number, clusters: Record<Role
  */
 export function validateConfig(raw: Record<string, unknown>): Result<RegionConfig> {
   const problems: Problem[] = [];
-  const whole = configSchema.safeParse(raw);
+  // reportInput: a fix can tell a missing key from one set with the wrong type.
+  const whole = configSchema.safeParse(raw, { reportInput: true });
   if (!whole.success) problems.push(...zodProblems(whole.error));
 
   // Semantic checks run on every key that parsed, even when others did not.
@@ -328,7 +332,16 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
     apiServer.authorizedIpRanges.forEach((r, i) => {
       if (r === "0.0.0.0/0") problems.push({ path: ["apiServer", "authorizedIpRanges", i], message: "0.0.0.0/0 authorizes the whole Internet", fix: "list the operator networks only" });
     });
+    // The union counts, not each literal: 0.0.0.0/1 + 128.0.0.0/1 is the whole Internet too.
+    if (!apiServer.authorizedIpRanges.includes("0.0.0.0/0") && coversWholeInternet(apiServer.authorizedIpRanges)) {
+      problems.push({
+        path: ["apiServer", "authorizedIpRanges"],
+        message: `together, ${apiServer.authorizedIpRanges.join(", ")} cover every IPv4 address: they authorize the whole Internet`,
+        fix: "list the operator networks only",
+      });
+    }
   }
+  if (serviceCidr) problems.push(...serviceCidrProblems(serviceCidr));
   if (cloud && regionClusters) {
     problems.push(...clusterLimitProblems(cloud, zones?.length ?? 3, effectiveClusters(cloud, regionClusters, undefined), ["clusters"]));
   }
@@ -408,6 +421,109 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       plans,
     },
   };
+}
+
+/** Whether the union of IPv4 blocks is all of 0.0.0.0/0. */
+export function coversWholeInternet(cidrs: readonly string[]): boolean {
+  const ranges = cidrs
+    .filter((c) => cidrProblem(c) === null)
+    .map((c) => {
+      const r = IPv4CidrRange.fromCidr(c);
+      return [r.getFirst().getValue(), r.getLast().getValue()] as const;
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let next = 0n; // the lowest address not covered yet
+  for (const [first, last] of ranges) {
+    if (first > next) return false;
+    if (last + 1n > next) next = last + 1n;
+  }
+  return next > 0xffffffffn;
+}
+
+/**
+ * Bounds of the Kubernetes service range that every cloud accepts:
+ * - EKS `serviceIpv4Cidr`: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, between
+ *   /24 and /12 (EKS API reference, KubernetesNetworkConfigRequest);
+ * - AKS `networkProfile.serviceCidr`: smaller than /12, not overlapping 169.254.0.0/16,
+ *   172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24 (Microsoft Learn, "Configure Azure CNI
+ *   networking in AKS"), and `dnsServiceIP` (the 10th address) inside it;
+ * - GKE services secondary range: a private range, /27 or larger.
+ * So: RFC 1918, /13 to /24, none of the AKS-reserved blocks.
+ */
+export const SERVICE_CIDR_BOUNDS = {
+  largestPrefix: 13,
+  smallestPrefix: 24,
+  privateBlocks: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+  reserved: ["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"],
+} as const;
+
+function serviceCidrProblems(serviceCidr: string): Problem[] {
+  const b = SERVICE_CIDR_BOUNDS;
+  const at = ["serviceCidr"];
+  const fix = `use a private /${b.largestPrefix} to /${b.smallestPrefix} outside every cell, e.g. ${DEFAULTS.serviceCidr} (the default)`;
+  const problems: Problem[] = [];
+  const prefix = prefixOf(serviceCidr);
+  if (prefix > b.smallestPrefix) problems.push({ path: at, message: `a /${prefix} service range is too small: the clouds take /${b.smallestPrefix} at the smallest, and the cluster DNS address (the 10th) must be inside it`, fix });
+  if (prefix < b.largestPrefix) problems.push({ path: at, message: `a /${prefix} service range is too large: AKS takes ranges smaller than /12, EKS /12 at the largest`, fix });
+  if (!b.privateBlocks.some((block) => cidrInside(serviceCidr, block))) {
+    problems.push({ path: at, message: `${serviceCidr} is not inside a private (RFC 1918) block (${b.privateBlocks.join(", ")}), as EKS requires`, fix });
+  }
+  for (const reserved of b.reserved) {
+    if (cidrsOverlap(serviceCidr, reserved)) problems.push({ path: at, message: `${serviceCidr} overlaps ${reserved}, which AKS reserves`, fix });
+  }
+  return problems;
+}
+
+/**
+ * Config namespaces a cellplane stack file may use: the program's, the control
+ * plane's bookkeeping, Pulumi's own, and those of the provider packages the program
+ * depends on (package.json). A key in any other namespace (`cellpane:protect`) would
+ * be ignored silently, so it is refused.
+ */
+export const KNOWN_NAMESPACES = ["cellplane", "cellctl", "pulumi", "azure-native", "aws", "gcp", "kubernetes", "tls"] as const;
+
+/** The object Pulumi writes for an encrypted value: `{ secure: "<ciphertext>" }`. */
+function isSecureValue(v: unknown): boolean {
+  return !!v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+function secureProblems(value: unknown, path: (string | number)[]): Problem[] {
+  if (isSecureValue(value)) {
+    return [{ path, message: "is an encrypted (secure:) value; no cellplane setting is a secret, and offline plans cannot decrypt it", fix: `store it in plain text: pulumi config set --path ${formatPath(path)} <value> (without --secret)` }];
+  }
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => secureProblems(v, [...path, Array.isArray(value) ? Number(k) : k]));
+  return [];
+}
+
+/**
+ * Validates a whole stack config, as the engine hands it over (flat keys, structured
+ * values as JSON): the namespaces of its keys, `secure:` values where cellplane has
+ * no secrets, then the `cellplane:` config itself (validateConfig).
+ *
+ * @param secretKeys keys whose values were `secure:` at the top level of the stack file
+ */
+export function validateStackConfig(flat: Record<string, string>, secretKeys: readonly string[] = []): Result<RegionConfig> {
+  const problems: Problem[] = [];
+  for (const key of Object.keys(flat)) {
+    const ns = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
+    if (!(KNOWN_NAMESPACES as readonly string[]).includes(ns)) {
+      problems.push({
+        path: [key],
+        message: ns ? `unknown config namespace "${ns}:"; the key would be ignored` : "a config key without a namespace; the key would be ignored",
+        fix: `correct the namespace (known: ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")}), or remove the key`,
+      });
+    }
+  }
+  const raw = rawFromFlatConfig(flat);
+  for (const key of secretKeys.filter((k) => k.startsWith("cellplane:"))) problems.push(...secureProblems({ secure: "" }, [key.slice("cellplane:".length)]));
+  for (const [key, value] of Object.entries(raw)) if (!secretKeys.includes(`cellplane:${key}`)) problems.push(...secureProblems(value, [key]));
+  if (problems.length > 0) {
+    // What validateConfig would add about the same keys ("expected string, received object") is noise.
+    const noisy = new Set(problems.map((p) => formatPath(p.path)));
+    const rest = validateConfig(raw);
+    return { ok: false, problems: [...problems, ...(rest.ok ? [] : rest.problems.filter((p) => ![...noisy].some((n) => formatPath(p.path).startsWith(n))))] };
+  }
+  return validateConfig(raw);
 }
 
 function dedupe(problems: Problem[]): Problem[] {

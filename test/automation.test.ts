@@ -310,6 +310,20 @@ describe("automation: addCell", () => {
     expect(await stack.urns()).to.include.members([urn(["cellplane:cells:Region"], "region"), urn(["cellplane:cells:Region", "azure-native:dns:Zone"], "region-dns-zone")]);
   });
 
+  it("runs the project's policy pack with its config by default; opting out is explicit and reported (issue 12, item 4)", async () => {
+    const gated = azure();
+    const r = await addCell(gated);
+    const expected = `${path.join(PROJECT_DIR, "policies")} config=${path.join(PROJECT_DIR, "policies", "policy-config.json")}`;
+    expect(gated.calls.filter((c) => c.method === "preview" || c.method === "up").map((c) => c.detail)).to.deep.equal([expected, expected]);
+    expect(r.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false });
+
+    const ungated = azure();
+    const notes: string[] = [];
+    const skipped = await addCell(ungated, {}, { policyPacks: [], onProgress: (p) => p.message && notes.push(p.message) });
+    expect(skipped.policy).to.deep.equal({ packs: [], configs: [], skipped: true });
+    expect(notes.join("\n")).to.include("policy gate skipped");
+  });
+
   it("passes the policy pack to preview and up when configured (option or CELLPLANE_POLICY_PACK)", async () => {
     const stack = azure();
     await addCell(stack, {}, { policyPacks: ["/srv/cellplane/policies"] });
