@@ -100,7 +100,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           entry.id = resp.getId() || null;
           registrations.push(entry);
         }
-        cb(err, resp);
+        // Answer on the next turn of the event loop: a mocked run is otherwise one long
+        // chain of microtasks, and signals (Ctrl-C) and timers would wait for its end.
+        setImmediate(() => cb(err, resp));
       });
     };
     // Stack outputs as the engine receives them: secrets keep their envelope.
