@@ -313,7 +313,14 @@ export async function planAddCell(stack: StackConfigReader, request: AddCellRequ
   const flat = await stack.getAllConfig();
   const raw = rawFromFlatConfig(flat);
   const cells = raw.cells as Record<string, Record<string, unknown>>;
-  const withCell = { ...raw, cells: { ...cells, [plan.cell.id]: cells[plan.cell.id] ?? { cidr: plan.cell.cidr, ...(request.capacity ? { clusters: request.capacity } : {}) } } };
+  // The cell as the add would leave it: new, or a half-added one with the keys it still lacks.
+  const entry: Record<string, unknown> = structuredClone(cells[plan.cell.id] ?? { cidr: plan.cell.cidr });
+  for (const { role, key, value } of capacityEntries(request.capacity)) {
+    const clusters = (entry.clusters ??= {}) as CapacityOverrides;
+    const settings = (clusters[role] ??= {});
+    settings[key] ??= value;
+  }
+  const withCell = { ...raw, cells: { ...cells, [plan.cell.id]: entry } };
   const config: Record<string, unknown> = Object.fromEntries(Object.entries(flat).filter(([k]) => !k.startsWith("cellplane:")));
   for (const [k, v] of Object.entries(withCell)) config[`cellplane:${k}`] = v;
 

@@ -44,8 +44,6 @@ export function urnOf(stack: string, types: readonly string[], name: string): st
 
 /** Mocked runs of the real program, per stack and config (the program never reads `cellctl:`). */
 const programRuns = new Map<string, Promise<ModelResource[]>>();
-/** `runProgram` is sequential (Pulumi's runtime state is global): runs queue here. */
-let programQueue: Promise<unknown> = Promise.resolve();
 
 /**
  * The default model: the real program (cells/program.ts) run under the offline
@@ -62,7 +60,7 @@ export const realProgram: ProgramModel = (config, stack) => {
   const key = JSON.stringify([stack, relevant]);
   let run = programRuns.get(key);
   if (!run) {
-    run = programQueue.then(async () => {
+    run = (async () => {
       // Imported here so that a library user who never builds a fake loads no provider SDK.
       const [{ program }, { runProgram }] = await Promise.all([import("../cells/program"), import("../offline/run")]);
       const { registrations } = await runProgram({ stack, config: Object.fromEntries(relevant), program });
@@ -72,8 +70,7 @@ export const realProgram: ProgramModel = (config, stack) => {
         { urn: urnOf(stack, ["pulumi:pulumi:StackReference"], "deployed"), type: "pulumi:pulumi:StackReference", parent: stackUrn, protect: false, inputs: {}, read: true },
         ...registrations.map((r) => ({ urn: r.urn, type: r.type, parent: r.parent ?? stackUrn, protect: r.protect, inputs: r.inputs, dependencies: r.dependencies })),
       ];
-    });
-    programQueue = run.catch(() => undefined);
+    })();
     programRuns.set(key, run);
     run.catch(() => programRuns.delete(key));
   }
@@ -154,7 +151,8 @@ export class InMemoryStack implements StackBackend {
   private config: Record<string, string>;
   private readonly program: ProgramModel;
   private readonly state = new Map<string, StateResource & { inputs: Record<string, unknown>; dependencies: string[] }>();
-  private readonly initial: Promise<void>;
+  /** The initial deployment, run on first use (a mocked run of the program is not free). */
+  private deployment?: Promise<void>;
   private locked = 0;
   private lockedText: string = LOCKED_STDERR.cloud;
   /** An engine command is running: Pulumi's own update lock. */
@@ -170,8 +168,15 @@ export class InMemoryStack implements StackBackend {
   ) {
     this.config = { ...options.config };
     this.program = options.program ?? realProgram;
-    this.initial = (options.deployed ?? true) ? this.desired().then((rs) => rs.forEach((r) => this.apply({ op: "create", urn: r.urn, type: r.type, res: r }))) : Promise.resolve();
-    this.initial.catch(() => undefined);
+  }
+
+  /** The initial deployment: the state is what the program declares for the initial config. */
+  private get initial(): Promise<void> {
+    this.deployment ??=
+      (this.options.deployed ?? true)
+        ? this.program({ ...this.options.config }, this.name).then((rs) => rs.forEach((r) => this.apply({ op: "create", urn: r.urn, type: r.type, res: r })))
+        : Promise.resolve();
+    return this.deployment;
   }
 
   /** A stack whose config is the stack file `Pulumi.<name>.yaml` in `dir`, deployed as it stands. */

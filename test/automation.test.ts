@@ -36,6 +36,7 @@ import {
 } from "../automation";
 import { ConfigError } from "../cells/config";
 import { cidrInside, cidrsOverlap } from "../cells/plan/ipplan";
+import { runProgram } from "../offline/run";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
@@ -582,8 +583,10 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
   });
 
   it("adds and retires running at once: distinct ids, disjoint CIDRs, no lost retired id, no entry removed that another call wrote", async () => {
-    const stack = await azure().ready();
-    await retireCell(stack, "c003");
+    // c003 is draining already (phase 1 is a config write only), so the deployed state is one mocked run.
+    const raw = exampleRaw(STACK);
+    raw.cells.c003.state = "draining";
+    const stack = await new InMemoryStack(STACK, { config: { ...loadStackFile(STACK).config, ...flatFromRaw({ cells: raw.cells }) } }).ready();
     const results = await Promise.all([addCell(stack), retireCell(stack, "c003", { force: true, unprotect: true }), addCell(stack)]);
     const added = [results[0], results[2]] as Awaited<ReturnType<typeof addCell>>[];
     const { cells, retired } = await snapshot(stack);
@@ -682,4 +685,17 @@ describe("automation: options and the guard's ops (issue 12, items 15-16)", () =
     const err = await rejection(addCell(azure().injectSteps([{ op: "discard", urn: C002_AKS, type: "azure-native:containerservice:ManagedCluster" }])));
     expect(err).to.be.instanceOf(BlastRadiusError);
   });
+});
+
+describe("automation: the in-memory stack runs the real program (issue 10)", () => {
+  for (const name of ["prod-aws", "prod-gcp"]) {
+    it(`deploys what the program declares for ${name}, and adds a cell there through the guard`, async () => {
+      const stack = await new InMemoryStack(name, { config: loadStackFile(name).config }).ready();
+      const { registrations } = await runProgram({ stack: name, config: loadStackFile(name).config, program: (await import("../cells/program")).program });
+      expect(await stack.urns()).to.include.members(registrations.map((r) => r.urn));
+      const r = await addCell(stack);
+      expect(r.cell.id).to.match(/^c\d{3}$/);
+      expect((await stack.urns()).some((u) => isInCell(u, r.cell.id))).to.equal(true);
+    });
+  }
 });
