@@ -305,6 +305,15 @@ describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14
     ["a stack path on cells list", () => ["cells", "list", "--stack", "../prod-azure"], /"\.\.\/prod-azure" is not a stack name/],
     ["a missing --policy-config file", (dir) => ["plan", "--stack", "prod-azure", "--dir", dir, "--policy-config", path.join(dir, "nope.json")], /no policy config file .*nope\.json/],
     ["an unwritable --json path", (dir) => ["plan", "--stack", "prod-azure", "--dir", dir, "--json", path.join(dir, "no-such-dir", "plan.json")], /cannot write .*plan\.json \(ENOENT\); nothing was planned/],
+    [
+      "a secure: value under cellplane:",
+      (dir) => {
+        const file = path.join(dir, "Pulumi.prod-azure.yaml");
+        writeFileSync(file, readFileSync(file, "utf8").replace(/^( {2}cellplane:region:).*$/m, "$1\n    secure: v1:AAAAbase64"));
+        return ["cells", "list", "--stack", "prod-azure", "--dir", dir];
+      },
+      /cellplane:region: is an encrypted \(secure:\) value[\s\S]*fix: store it in plain text/,
+    ],
     ["--stack omitted with several stack files", () => ["plan"], /which stack\? this project has 3 stack files: prod-aws, prod-azure, prod-gcp[\s\S]*--stack/],
   ];
   for (const [what, args, message] of mistakes) {
