@@ -57,7 +57,8 @@ export const realProgram: ProgramModel = (config, stack) => {
   const relevant = Object.entries(config)
     .filter(([k]) => !k.startsWith("cellctl:"))
     .sort(([a], [b]) => a.localeCompare(b));
-  const key = JSON.stringify([stack, relevant]);
+  // The same config written in another key order is the same config.
+  const key = JSON.stringify([stack, relevant.map(([k, v]) => [k, canonical(parseJson(v))])]);
   let run = programRuns.get(key);
   if (!run) {
     run = (async () => {
@@ -476,6 +477,13 @@ function countOps(steps: readonly { op: OpType }[]): OpMap {
   const counts: OpMap = {};
   for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   return counts;
+}
+
+/** A value with its object keys sorted, for comparing configs. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)]));
+  return value;
 }
 
 function parseJson(value: string): unknown {

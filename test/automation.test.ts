@@ -583,10 +583,8 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
   });
 
   it("adds and retires running at once: distinct ids, disjoint CIDRs, no lost retired id, no entry removed that another call wrote", async () => {
-    // c003 is draining already (phase 1 is a config write only), so the deployed state is one mocked run.
-    const raw = exampleRaw(STACK);
-    raw.cells.c003.state = "draining";
-    const stack = await new InMemoryStack(STACK, { config: { ...loadStackFile(STACK).config, ...flatFromRaw({ cells: raw.cells }) } }).ready();
+    const stack = await azure().ready();
+    await retireCell(stack, "c003");
     const results = await Promise.all([addCell(stack), retireCell(stack, "c003", { force: true, unprotect: true }), addCell(stack)]);
     const added = [results[0], results[2]] as Awaited<ReturnType<typeof addCell>>[];
     const { cells, retired } = await snapshot(stack);
