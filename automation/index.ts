@@ -6,7 +6,9 @@
  * Offline (no Pulumi CLI): `listCells`, `describeRegion`, `prepareAddCell`,
  * `planAddCell` over a `StackConfigReader` such as `StackFileConfig`.
  * Through the engine: `addCell`, `retireCell` over a `StackBackend`:
- * `openStack(name)` for the real one, `InMemoryStack` for tests.
+ * `openStack(name)` for the real one, `InMemoryStack` for tests. Each runs whole
+ * under the stack's lease (`StackLease`, automation/lease.ts: a file lock by default,
+ * or a lease from the coordination service a distributed control plane runs).
  *
  * @example
  * import { addCell, openStack, planAddCell, StackFileConfig } from "./automation";
