@@ -3,7 +3,7 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
-import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
+import { CellIpPlan, COMPONENT_TYPES, Problem, Role, ROLES } from "../cells/plan/model";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { PROVIDERS } from "../providers";
 import { PolicyConfigFile, runPolicies } from "../policies/offline";
@@ -157,7 +157,7 @@ function cellEntry(id: string, state: string, plan: CellIpPlan, zone: string, re
 function platformOf(cellId: string, zone: string, registrations: Registration[]): PlanDocument["cells"][number]["platform"] {
   const out: PlanDocument["cells"][number]["platform"] = {};
   for (const role of ROLES) {
-    const component = registrations.find((r) => r.type === "cellplane:platform:ClusterPlatform" && r.name === `${cellId}-${role}-platform`);
+    const component = registrations.find((r) => r.type === COMPONENT_TYPES.clusterPlatform && r.name === `${cellId}-${role}-platform`);
     if (!component) continue;
     const releases = registrations
       .filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.parent === component.urn)
@@ -207,7 +207,7 @@ export function renderPlan(doc: PlanDocument): string {
     out.push(ipPlanTable(c.subnets));
   }
   for (const c of doc.cells) {
-    const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
+    const cellUrn = doc.resources.find((r) => r.type === COMPONENT_TYPES.cell && r.name === c.id)?.urn;
     const children = descendants(doc.resources, cellUrn).filter((r) => !r.type.startsWith("cellplane:"));
     if (children.length === 0) continue;
     out.push(`\nResources of ${c.id}`);

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegionConfig } from "./config";
 import { Cell } from "./cell";
+import { COMPONENT_TYPES } from "./plan/model";
+import { resourceTags } from "./plan/naming";
 import { PROVIDERS } from "../providers";
 import { RegionDns } from "../providers/types";
 
@@ -19,10 +21,10 @@ export class Region extends pulumi.ComponentResource {
   public readonly dns: RegionDns;
 
   constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cellplane:cells:Region", name, {}, opts);
+    super(COMPONENT_TYPES.region, name, {}, opts);
     const { config, stack } = args;
     const provider = PROVIDERS[config.cloud];
-    const tags = { ...config.tags, region: config.region, stack, "managed-by": "cellplane" };
+    const tags = resourceTags(config.tags, config.region, stack);
     this.dns = provider.buildRegionDns({ stack, region: config, tags }, this);
     this.cells = {};
     for (const cell of config.cells) {

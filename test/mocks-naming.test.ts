@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { StrictMocks } from "../offline/mocks";
-import { NAME_RULES, nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
+import { NAME_RULES } from "../cells/plan/clouds";
+import { nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
 import { flattenStackConfig } from "../offline/stackfile";
 
 describe("strict mocks", () => {
