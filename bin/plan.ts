@@ -5,7 +5,7 @@ import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config
 import { FLOWS } from "../cells/plan/isolation";
 import { CellIpPlan, COMPONENT_TYPES, Problem, Role, ROLES } from "../cells/plan/model";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
-import { PROVIDERS } from "../providers";
+import { loadProvider } from "../providers";
 import { PolicyConfigFile, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
 import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../offline/run";
@@ -135,7 +135,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
       violations: report.violations.map(({ policy, level, urn, message }) => ({ policy, level, urn, message })),
       pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
     },
-    summary: { resourceCount: run.registrations.length, byType, buildsResources: PROVIDERS[config.cloud].buildsResources },
+    summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
 }

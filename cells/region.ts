@@ -3,12 +3,13 @@ import { RegionConfig } from "./config";
 import { Cell } from "./cell";
 import { COMPONENT_TYPES } from "./plan/model";
 import { resourceTags } from "./plan/naming";
-import { PROVIDERS } from "../providers";
-import { RegionDns } from "../providers/types";
+import { CloudProvider, RegionDns } from "../providers/types";
 
 export interface RegionArgs {
   stack: string;
   config: RegionConfig;
+  /** The build face of the region's cloud (providers/index.ts loadProvider). */
+  provider: CloudProvider;
 }
 
 /**
@@ -22,8 +23,7 @@ export class Region extends pulumi.ComponentResource {
 
   constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
     super(COMPONENT_TYPES.region, name, {}, opts);
-    const { config, stack } = args;
-    const provider = PROVIDERS[config.cloud];
+    const { config, stack, provider } = args;
     const tags = resourceTags(config.tags, config.region, stack);
     this.dns = provider.buildRegionDns({ stack, region: config, tags }, this);
     this.cells = {};
