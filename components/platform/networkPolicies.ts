@@ -1,5 +1,5 @@
 import type { types } from "@pulumi/kubernetes";
-import { FLOWS } from "../../cells/plan/isolation";
+import { FLOWS, roleCidrs } from "../../cells/plan/isolation";
 import { CellIpPlan, Role } from "../../cells/plan/model";
 import { gatewayPorts, hasAddon, PLATFORM_NAMESPACES, PlatformNamespace } from "../../cells/plan/platform";
 import { NetworkPolicyDialect } from "../../providers/types";
@@ -110,7 +110,7 @@ function ciliumPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[]
 /** Gateway egress to other clusters of the cell: the isolation flows that pass through the gateway. */
 function backendsOutsideTheCluster(role: Role, plan: CellIpPlan): Record<string, unknown>[] {
   return FLOWS.filter((f) => f.from === role && f.viaGateway).map((f) => ({
-    toCIDRSet: plan.subnets.filter((s) => s.role === f.to).map((s) => ({ cidr: s.cidr })),
+    toCIDRSet: roleCidrs(plan, f.to).map((cidr) => ({ cidr })),
     toPorts: [{ ports: f.ports.map((p) => ({ port: String(p), protocol: f.protocol.toUpperCase() })) }],
   }));
 }
