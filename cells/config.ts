@@ -112,7 +112,7 @@ export const configSchema = z.strictObject({
   addressPool: cidr,
   serviceCidr: cidr.default(DEFAULTS.serviceCidr),
   newCellPrefix: count(16, 24).default(DEFAULTS.newCellPrefix),
-  dns: z.strictObject({ zone: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a DNS zone name such as eastus2.azure.db.example.com" }) }),
+  dns: z.strictObject({ zone: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a DNS zone name such as eastus2.db.example.com" }) }),
   cells: z.record(z.string(), cellSchema).default({}),
   clusters: partialClusters.prefault({}),
   apiServer: z
