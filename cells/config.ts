@@ -7,9 +7,12 @@ import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
 /*
  * The stack config schema of a region (namespace `cellplane:`), its defaults and
- * its validation. Every key is documented in docs/config.md. Validation collects
- * every problem with its property path and a fix, and runs before anything is
- * registered: an invalid config registers zero resources.
+ * its validation. The cloud-neutral keys live here; each cloud's own key
+ * (`cellplane:azure`, ...) is a slice from its pure face (cells/plan/clouds/<cloud>.ts),
+ * composed below and accepted only on that cloud's stacks. Every key is documented
+ * in docs/config.md. Validation collects every problem with its property path and a
+ * fix, and runs before anything is registered: an invalid config registers zero
+ * resources.
  */
 
 // ---------------------------------------------------------------------------
