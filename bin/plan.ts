@@ -3,12 +3,14 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, validateStackConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
-import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
+import { CellIpPlan, COMPONENT_TYPES, PlannedSubnet, Problem, Role, ROLES } from "../cells/plan/model";
+import { ReleaseSpec } from "../components/platform/values";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
-import { PROVIDERS } from "../providers";
+import { loadProvider } from "../providers";
 import { PolicyConfigError, PolicyConfigFile, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
-import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../offline/run";
+import { PlannedResource, Registration } from "../offline/registration";
+import { maskSecrets, runProgram, unwrapSecrets } from "../offline/run";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 
 /*
@@ -17,24 +19,8 @@ import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
  * are added, never renamed.
  */
 
-export interface PlanSubnet {
-  role: Role | null;
-  zone: string | null;
-  kind: string;
-  cidr: string;
-  required: number;
-  usable: number;
-}
-
-/** One Helm release of a cluster's platform layer, with the values it is installed with. */
-export interface PlanRelease {
-  release: string;
-  chart: string;
-  version: string;
-  repo: string;
-  namespace: string;
-  values: Record<string, unknown>;
-}
+/** One Helm release of a cluster's platform layer, with the values it is installed with (secrets masked). */
+export type PlanRelease = Omit<ReleaseSpec, "values"> & { values: Record<string, unknown> };
 
 /** The platform layer of one cluster: where its gateway answers and what is installed. */
 export interface PlanPlatform {
@@ -55,22 +41,12 @@ export interface PlanDocument {
     dnsServiceIp: string;
     /** The cell's subdomain, `<cell>.<zone>`. */
     domain: string;
-    subnets: PlanSubnet[];
+    subnets: PlannedSubnet[];
     /** Per cluster role; empty where the cloud builds no clusters yet. */
     platform: Partial<Record<Role, PlanPlatform>>;
   }[];
   isolation: { from: string; to: string; protocol: string; ports: number[]; why: string }[];
-  resources: {
-    urn: string;
-    id: string | null;
-    type: string;
-    name: string;
-    parent: string | null;
-    inputs: Record<string, unknown>;
-    dependencies: string[];
-    protect: boolean;
-    provider: string | null;
-  }[];
+  resources: PlannedResource[];
   policy: {
     violations: { policy: string; level: string; urn: string; message: string }[];
     /** The pack that ran offline: its policies with their effective levels, and the config file applied. */
@@ -138,7 +114,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
       pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
       weakened: weakenedPolicies(report.policies),
     },
-    summary: { resourceCount: run.registrations.length, byType, buildsResources: PROVIDERS[config.cloud].buildsResources },
+    summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
 }
@@ -178,7 +154,7 @@ function cellEntry(id: string, state: string, plan: CellIpPlan, zone: string, re
 function platformOf(cellId: string, zone: string, registrations: Registration[]): PlanDocument["cells"][number]["platform"] {
   const out: PlanDocument["cells"][number]["platform"] = {};
   for (const role of ROLES) {
-    const component = registrations.find((r) => r.type === "cellplane:platform:ClusterPlatform" && r.name === `${cellId}-${role}-platform`);
+    const component = registrations.find((r) => r.type === COMPONENT_TYPES.clusterPlatform && r.name === `${cellId}-${role}-platform`);
     if (!component) continue;
     const releases = registrations
       .filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.parent === component.urn)
@@ -210,7 +186,7 @@ export function table(head: string[], extra: Partial<Table.TableConstructorOptio
 }
 
 /** One cell's IP plan as a table: a block per (role, zone, kind). */
-export function ipPlanTable(subnets: readonly PlanSubnet[]): string {
+export function ipPlanTable(subnets: readonly PlannedSubnet[]): string {
   const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
   for (const s of subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
   return t.toString();
@@ -228,7 +204,7 @@ export function renderPlan(doc: PlanDocument): string {
     out.push(ipPlanTable(c.subnets));
   }
   for (const c of doc.cells) {
-    const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
+    const cellUrn = doc.resources.find((r) => r.type === COMPONENT_TYPES.cell && r.name === c.id)?.urn;
     const children = descendants(doc.resources, cellUrn).filter((r) => !r.type.startsWith("cellplane:"));
     if (children.length === 0) continue;
     out.push(`\nResources of ${c.id}`);

@@ -3,6 +3,7 @@ import { validateStackConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
 import { Region } from "./region";
+import { loadProvider } from "../providers";
 
 /**
  * Reads and validates the stack's `cellplane:` config. A mistake ends the run with
@@ -34,7 +35,8 @@ export async function program(): Promise<Record<string, unknown>> {
   if (moved.length > 0) {
     throw new pulumi.RunError(`refusing to move deployed subnets in stack ${pulumi.getStack()}:\n${formatProblems(moved)}`);
   }
-  const region = new Region("region", { stack: pulumi.getStack(), config });
+  const provider = await loadProvider(config.cloud);
+  const region = new Region("region", { stack: pulumi.getStack(), config, provider });
   return {
     cloud: config.cloud,
     region: config.region,

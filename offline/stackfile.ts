@@ -96,7 +96,7 @@ export function loadStackFile(stack: string, dir = PROJECT_DIR): StackFile {
   const config = doc && typeof doc === "object" ? (doc as { config?: unknown }).config : undefined;
   if (!config || typeof config !== "object" || Array.isArray(config)) {
     const what = doc === null || doc === undefined ? "is empty" : "has no config: map";
-    throw new StackFileError(`${file} ${what}; a region stack's settings live under config: (cellplane:cloud, cellplane:region, ...)\n  fix: start from one of the example stack files (Pulumi.prod-azure.yaml) and docs/config.md`);
+    throw new StackFileError(`${file} ${what}; a region stack's settings live under config: (cellplane:cloud, cellplane:region, ...)\n  fix: start from one of this repository's example stack files (Pulumi.<stack>.yaml) and docs/config.md`);
   }
   return flattenStackConfig(stack, doc);
 }
