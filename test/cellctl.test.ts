@@ -364,7 +364,7 @@ describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.include("error: cancelled (Ctrl-C); nothing was changed");
       expect(r.stdout).to.equal("");
-      expect(r.ms).to.be.below(5_000);
+      expect(r.ms).to.be.below(30_000); // generous on a loaded machine; a plan that ran to its end would have printed it
     });
   }
 });
