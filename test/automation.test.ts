@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, utimesSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -599,8 +599,7 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
   });
 
   it("holds one lease per stack: the second caller waits for the first to finish", async () => {
-    const stack = await azure().ready();
-    const lease = stack.lease as InMemoryLease;
+    const lease = new InMemoryLease();
     const order: string[] = [];
     await Promise.all([
       lease.withLease(STACK, async () => {
@@ -628,6 +627,20 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
     await Promise.allSettled([slow, fast]);
     expect(order).to.deep.equal(["a-start", "a-end", "b"]);
     expect(existsSync(lease.lockPath(STACK))).to.equal(false);
+  });
+
+  it("a file lease left behind by a crashed holder is taken over once stale", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cellctl-lease-"));
+    const lease = new FileLease(dir, { staleMs: 2_000, waitMs: 10_000 });
+    mkdirSync(lease.lockPath(STACK), { recursive: true });
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(lease.lockPath(STACK), past, past);
+    expect(await lease.withLease(STACK, async () => "taken over")).to.equal("taken over");
+    // A fresh lock is not: the wait ends with a clear error.
+    mkdirSync(lease.lockPath(STACK));
+    const err = await rejection(new FileLease(dir, { waitMs: 300 }).withLease(STACK, async () => "never"));
+    expect(err).to.have.property("kind", "stack-locked");
+    expect(err.message).to.include("held by another cellctl run");
   });
 
   it("crash recovery: the same request finishes a half-added cell; an add without an id names it", async () => {
