@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { CLOUD_FACES, CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
-import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
-import { IPv4CidrRange } from "ip-num";
+import { cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf } from "./plan/ipplan";
+
+export { coversWholeInternet };
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
@@ -404,23 +405,6 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       plans,
     },
   };
-}
-
-/** Whether the union of IPv4 blocks is all of 0.0.0.0/0. */
-export function coversWholeInternet(cidrs: readonly string[]): boolean {
-  const ranges = cidrs
-    .filter((c) => cidrProblem(c) === null)
-    .map((c) => {
-      const r = IPv4CidrRange.fromCidr(c);
-      return [r.getFirst().getValue(), r.getLast().getValue()] as const;
-    })
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  let next = 0n; // the lowest address not covered yet
-  for (const [first, last] of ranges) {
-    if (first > next) return false;
-    if (last + 1n > next) next = last + 1n;
-  }
-  return next > 0xffffffffn;
 }
 
 /**

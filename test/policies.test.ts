@@ -222,6 +222,12 @@ describe("policy pack (offline)", function () {
       { what: "overlay mode", policy: "cluster-cilium-no-overlay", resource: "c002-data-plane-aks", apply: (rs) => mutate(rs, "c002-data-plane-aks", (r) => (r.inputs.networkProfile.networkPluginMode = "overlay")) },
       { what: "a public API server without ranges", policy: "cluster-api-server-restricted", resource: "c003-proxy-aks", apply: (rs) => mutate(rs, "c003-proxy-aks", (r) => (r.inputs.apiServerAccessProfile = {})) },
       {
+        what: "a public API server whose ranges together are the whole Internet",
+        policy: "cluster-api-server-restricted",
+        resource: "c003-proxy-aks",
+        apply: (rs) => mutate(rs, "c003-proxy-aks", (r) => (r.inputs.apiServerAccessProfile = { authorizedIPRanges: ["0.0.0.0/1", "128.0.0.0/1"] })),
+      },
+      {
         what: "an unpinned chart",
         policy: "helm-chart-pinned",
         resource: "c001-proxy-cert-manager",

@@ -20,6 +20,23 @@ export function cidrProblem(cidr: string): string | null {
   return null;
 }
 
+/** Whether the union of IPv4 blocks is all of 0.0.0.0/0 (`0.0.0.0/1` + `128.0.0.0/1` is; malformed blocks count for nothing). */
+export function coversWholeInternet(cidrs: readonly string[]): boolean {
+  const ranges = cidrs
+    .filter((c) => cidrProblem(c) === null)
+    .map((c) => {
+      const r = IPv4CidrRange.fromCidr(c);
+      return [r.getFirst().getValue(), r.getLast().getValue()] as const;
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let next = 0n; // the lowest address not covered yet
+  for (const [first, last] of ranges) {
+    if (first > next) return false;
+    if (last + 1n > next) next = last + 1n;
+  }
+  return next > 0xffffffffn;
+}
+
 export function prefixOf(cidr: string): number {
   return Number(IPv4CidrRange.fromCidr(cidr).getPrefix().getValue());
 }

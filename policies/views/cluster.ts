@@ -1,4 +1,5 @@
 import { PolicyResource } from "@pulumi/policy";
+import { coversWholeInternet } from "../../cells/plan/ipplan";
 import { Cloud } from "../../cells/plan/model";
 import { at, bool, num, oneOrMany, Props, record, records, str, stringMap, strings } from "../lib/props";
 import { Subject, subjectOf, ViewTable, viewsOf } from "../lib/policy";
@@ -103,9 +104,9 @@ const GKE_HINTS: ClusterHints = {
 /** Kubernetes versions as the clouds take them: "1.33", "1.33.2", GKE's "1.33.2-gke.1200". */
 export const PINNED_VERSION = /^\d+\.\d+(\.\d+)?(-gke\.\d+)?$/;
 
-/** A public endpoint is open when it lists no ranges or lists one that is everything. */
+/** A public endpoint is open when it lists no ranges, or ranges that together are everything (`0.0.0.0/1` + `128.0.0.0/1` too). */
 function openWhen(ranges: string[]): string[] | null {
-  return ranges.length === 0 || ranges.some((r) => r === "0.0.0.0/0" || r === "::/0") ? null : ranges;
+  return ranges.length === 0 || ranges.some((r) => r === "0.0.0.0/0" || r === "::/0") || coversWholeInternet(ranges) ? null : ranges;
 }
 
 function aksPool(p: Props, fallbackName: string): PoolView {
