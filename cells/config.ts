@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { CLOUD_FACES, CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
-import { cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf } from "./plan/ipplan";
+import { cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf, SERVICE_CIDR_BOUNDS, serviceRangeProblems } from "./plan/ipplan";
 
-export { coversWholeInternet };
+export { coversWholeInternet, SERVICE_CIDR_BOUNDS };
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
@@ -407,38 +407,10 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
   };
 }
 
-/**
- * Bounds of the Kubernetes service range that every cloud accepts:
- * - EKS `serviceIpv4Cidr`: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, between
- *   /24 and /12 (EKS API reference, KubernetesNetworkConfigRequest);
- * - AKS `networkProfile.serviceCidr`: smaller than /12, not overlapping 169.254.0.0/16,
- *   172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24 (Microsoft Learn, "Configure Azure CNI
- *   networking in AKS"), and `dnsServiceIP` (the 10th address) inside it;
- * - GKE services secondary range: a private range, /27 or larger.
- * So: RFC 1918, /13 to /24, none of the AKS-reserved blocks.
- */
-export const SERVICE_CIDR_BOUNDS = {
-  largestPrefix: 13,
-  smallestPrefix: 24,
-  privateBlocks: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-  reserved: ["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"],
-} as const;
-
+/** The service range against the bounds every cloud accepts (SERVICE_CIDR_BOUNDS, cells/plan/ipplan.ts). */
 function serviceCidrProblems(serviceCidr: string): Problem[] {
-  const b = SERVICE_CIDR_BOUNDS;
-  const at = ["serviceCidr"];
-  const fix = `use a private /${b.largestPrefix} to /${b.smallestPrefix} outside every cell, e.g. ${DEFAULTS.serviceCidr} (the default)`;
-  const problems: Problem[] = [];
-  const prefix = prefixOf(serviceCidr);
-  if (prefix > b.smallestPrefix) problems.push({ path: at, message: `a /${prefix} service range is too small: the clouds take /${b.smallestPrefix} at the smallest, and the cluster DNS address (the 10th) must be inside it`, fix });
-  if (prefix < b.largestPrefix) problems.push({ path: at, message: `a /${prefix} service range is too large: AKS takes ranges smaller than /12, EKS /12 at the largest`, fix });
-  if (!b.privateBlocks.some((block) => cidrInside(serviceCidr, block))) {
-    problems.push({ path: at, message: `${serviceCidr} is not inside a private (RFC 1918) block (${b.privateBlocks.join(", ")}), as EKS requires`, fix });
-  }
-  for (const reserved of b.reserved) {
-    if (cidrsOverlap(serviceCidr, reserved)) problems.push({ path: at, message: `${serviceCidr} overlaps ${reserved}, which AKS reserves`, fix });
-  }
-  return problems;
+  const fix = `use a private /${SERVICE_CIDR_BOUNDS.largestPrefix} to /${SERVICE_CIDR_BOUNDS.smallestPrefix} outside every cell, e.g. ${DEFAULTS.serviceCidr} (the default)`;
+  return serviceRangeProblems(serviceCidr).map((message) => ({ path: ["serviceCidr"], message, fix }));
 }
 
 /**
