@@ -160,7 +160,7 @@ export function retiredCells(flat: Record<string, string>): string[] {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
-    const hint = Array.isArray(parsed) && parsed.some((x) => typeof x === "boolean" || x === null) ? ` (YAML read an id such as true, no or null as a ${"boolean/null"}: quote it, e.g. "no")` : "";
+    const hint = Array.isArray(parsed) && parsed.some((x) => typeof x === "boolean" || x === null) ? ` (YAML read an id such as true, no or null as a boolean or null: quote it, e.g. "no")` : "";
     throw new UserError(`${RETIRED_CELLS_KEY} must be a list of cell ids, got ${value}${hint}\n  fix: restore it from version control; cellctl maintains it`);
   }
   return parsed;

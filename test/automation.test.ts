@@ -100,6 +100,17 @@ describe("automation: cell ids and CIDRs", () => {
     expect(cells[0].capacity["data-plane"].maxNodesPerZone).to.equal(100);
   });
 
+  it("refuses an add with an id YAML would not keep as a string, and explains a retired list YAML already mangled (issue 12, item 6)", async () => {
+    for (const id of ["true", "no", "null"]) {
+      const err = await rejection(prepareAddCell(new StackFileConfig(STACK), { id }));
+      expect(err, id).to.be.instanceOf(UserError);
+      expect(err.message).to.include("not a string").and.to.include("fix:");
+    }
+    const mangled = new InMemoryStack(STACK, { config: { ...loadStackFile(STACK).config, "cellctl:retiredCells": "[true]" }, deployed: false });
+    const err = await rejection(listCells(mangled));
+    expect(err.message).to.include("cellctl:retiredCells must be a list of cell ids").and.to.include("as a boolean or null: quote it");
+  });
+
   it("refuses to list an invalid config, naming the property", async () => {
     const raw = exampleRaw(STACK);
     raw.cells.c002.cidr = "10.64.0.0/15";
