@@ -158,15 +158,22 @@ async function withEvents<T>(run: (onEvent: (e: EngineEvent) => void) => Promise
  * 1. writes the cell into stack config (`setConfig` with path keys such as
  *    `cellplane:cells.c004.cidr`); no other key is touched, and nothing is written
  *    when the cell is already there;
- * 2. previews the stack (with the policy packs, when configured);
+ * 2. previews the stack with the policy gate (`policyGate`: the project's pack and its
+ *    config unless the caller names others or opts out with `policyPacks: []`);
  * 3. refuses, naming them, if the preview changes any resource outside the new cell
  *    (see `outsideAddedCell`); the config written in step 1 is removed again;
  * 4. runs `up` unless the preview shows nothing to change, reporting progress.
  *
+ * The whole call holds the stack's lease (`OperationOptions.lease`) and reads the
+ * config under it, so concurrent adds get distinct ids and CIDRs. The cell is marked
+ * half-added (`cellctl:addingCells.<id>`) before its keys are written and unmarked once
+ * it is up: after a crash, the same request finishes it.
+ *
  * A locked stack is waited out (retry with backoff); every other error is thrown
  * with the engine's message. When no resource was touched yet, a failure removes
- * the config written in step 1, so the stack is as it was; once `up` has started,
- * the config stays and the same call (with the id) resumes.
+ * the config written in step 1 (only what this call wrote, re-read first), so the
+ * stack is as it was; once `up` has started, the config stays and the same call
+ * (with the id) resumes.
  *
  * @param request id, CIDR and capacity; whatever is missing is picked (`prepareAddCell`)
  * @throws UserError, ConfigError for a request that cannot be done; InfraError otherwise
