@@ -79,7 +79,9 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   throw new Error("expected a rejection");
 }
 
-describe("automation: cell ids and CIDRs", () => {
+describe("automation: cell ids and CIDRs", function () {
+  // The in-memory stack runs the real program under mocks (once per config): seconds each, more on a busy machine.
+  this.timeout(180_000);
   it("gives the next id after the highest ever used, never a positional one, never a retired one", () => {
     expect(nextCellId(["c001", "c002", "c003"])).to.equal("c004");
     expect(nextCellId(["c003", "c001"])).to.equal("c004"); // a gap stays a gap
@@ -203,7 +205,8 @@ describe("automation: the blast-radius guard's URN rule", () => {
   });
 });
 
-describe("automation: addCell", () => {
+describe("automation: addCell", function () {
+  this.timeout(180_000);
   it("writes exactly the new cell's keys, leaves every other key untouched, previews, then runs up", async () => {
     const stack = azure();
     const before = stack.allConfig();
@@ -361,7 +364,8 @@ describe("automation: addCell", () => {
   });
 });
 
-describe("automation: a locked stack", () => {
+describe("automation: a locked stack", function () {
+  this.timeout(180_000);
   it("is a real ConcurrentUpdateError, made by the Automation API's own factory, for Pulumi Cloud and DIY backends", () => {
     for (const text of Object.values(LOCKED_STDERR)) {
       const err = commandError(text);
@@ -421,7 +425,8 @@ describe("automation: a locked stack", () => {
   });
 });
 
-describe("automation: retireCell", () => {
+describe("automation: retireCell", function () {
+  this.timeout(180_000);
   const c003 = async (s: InMemoryStack) => (await s.urns()).filter((u) => isInCell(u, "c003"));
 
   it("phase 1 marks an active cell draining in config, and changes nothing else", async () => {
@@ -544,7 +549,8 @@ describe("automation: forEachStack", () => {
   });
 });
 
-describe("automation: concurrent callers on one stack (issue 12, items 1-3)", () => {
+describe("automation: concurrent callers on one stack (issue 12, items 1-3)", function () {
+  this.timeout(180_000);
   /** Every callers' view at the end: ids, CIDRs, retired ids. */
   const snapshot = async (stack: InMemoryStack) => {
     const region = await listCells(stack);
@@ -676,7 +682,8 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", ()
   });
 });
 
-describe("automation: options and the guard's ops (issue 12, items 15-16)", () => {
+describe("automation: options and the guard's ops (issue 12, items 15-16)", function () {
+  this.timeout(180_000);
   it("refuses a concurrency that is not a whole number of at least 1", async () => {
     for (const concurrency of [NaN, 0, -1, 1.5, Infinity]) {
       const err = await rejection(forEachStack(["r1"], async () => 1, { concurrency }));
@@ -709,7 +716,8 @@ describe("automation: options and the guard's ops (issue 12, items 15-16)", () =
   });
 });
 
-describe("automation: the in-memory stack runs the real program (issue 10)", () => {
+describe("automation: the in-memory stack runs the real program (issue 10)", function () {
+  this.timeout(180_000);
   for (const name of ["prod-aws", "prod-gcp"]) {
     it(`deploys what the program declares for ${name}, and adds a cell there through the guard`, async () => {
       const stack = await new InMemoryStack(name, { config: loadStackFile(name).config }).ready();

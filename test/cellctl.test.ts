@@ -57,7 +57,8 @@ function deployed(dir: string): InMemoryStack {
   return InMemoryStack.fromStackFile("prod-azure", dir, { persistTo: dir });
 }
 
-describe("cellctl cells (in-process, in-memory stack)", () => {
+describe("cellctl cells (in-process, in-memory stack)", function () {
+  this.timeout(180_000);
   it("lists the cells as a table, and as JSON with a stable shape", async () => {
     const human = await cellctl(["cells", "list", "--stack", "prod-azure"]);
     expect(human.code, human.stderr).to.equal(0);
