@@ -106,8 +106,9 @@ export class FileLease implements StackLease {
     while (!release) {
       if (options.signal?.aborted) throw new InfraError("cancelled", `cancelled while waiting for the lease of stack ${stack}; nothing was changed`);
       try {
-        release = await lockfile.lock(path.dirname(lock), {
-          lockfilePath: lock,
+        // Keyed by the stack (proper-lockfile tracks held locks by this path): leases of
+        // different stacks in one process are independent. The lock is `<stack>.lock` beside it.
+        release = await lockfile.lock(lock.replace(/\.lock$/, ""), {
           realpath: false,
           stale: staleMs,
           update: Math.max(1000, Math.floor(staleMs / 3)),

@@ -644,6 +644,9 @@ describe("automation: concurrent callers on one stack (issue 12, items 1-3)", fu
     await Promise.allSettled([slow, fast]);
     expect(order).to.deep.equal(["a-start", "a-end", "b"]);
     expect(existsSync(lease.lockPath(STACK))).to.equal(false);
+    // Leases of different stacks are independent, in one process too.
+    const both = await Promise.all(["prod-azure", "prod-aws"].map((name) => lease.withLease(name, async () => new Promise((r) => setTimeout(() => r(name), 100)))));
+    expect(both).to.deep.equal(["prod-azure", "prod-aws"]);
   });
 
   it("a file lease left behind by a crashed holder is taken over once stale", async () => {
