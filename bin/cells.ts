@@ -21,6 +21,7 @@ import {
   UserError,
 } from "../automation";
 import { ROLES } from "../cells/plan/model";
+import { listStacks, PROJECT_DIR } from "../offline/stackfile";
 import { ipPlanTable, table } from "./plan";
 
 /*
@@ -46,7 +47,7 @@ export interface CliEnv {
 }
 
 interface CommonOptions {
-  stack: string;
+  stack?: string;
   dir?: string;
   json?: boolean;
 }
@@ -157,6 +158,17 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
+/**
+ * `cells` commands name their stack: there is no default stack (cellctl serves every
+ * cloud), and a command that changes a stack never guesses one. The error lists the
+ * stack files of the project.
+ */
+function requireStack<T extends { stack?: string; dir?: string }>(o: T): asserts o is T & { stack: string } {
+  if (o.stack) return;
+  const stacks = listStacks(o.dir ? path.resolve(o.dir) : PROJECT_DIR);
+  throw new UserError(`--stack is required: name the region stack (this project has ${stacks.length ? stacks.join(", ") : "no stack files"})\n  fix: pass --stack <name>${stacks.length ? `, e.g. --stack ${stacks[0]}` : ""}`);
+}
+
 const stackOption = ["-s, --stack <stack>", "region stack (its config is Pulumi.<stack>.yaml)"] as const;
 const dirOption = ["--dir <dir>", "project directory (Pulumi.yaml and the stack files); default: this project"] as const;
 
@@ -167,10 +179,11 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("list")
     .description("list the cells of a region stack from its config (offline, no Pulumi CLI)")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md)")
     .action(async (o: CommonOptions) => {
+      requireStack(o);
       const region = await describeRegion(new StackFileConfig(o.stack, o.dir && path.resolve(o.dir)));
       if (o.json) printJson(env, region);
       else env.stdout.write(renderRegion(region) + "\n");
@@ -179,7 +192,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("add")
     .description("add a cell: next id and free CIDR unless given, config write, preview, blast-radius guard, up")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .option("--id <id>", "cell id (default: the next one, never a retired one); pass it to make a retry idempotent")
     .option("--cidr <cidr>", "cell CIDR (default: the lowest free block of cellplane:newCellPrefix in cellplane:addressPool)")
     .option("--dry-run", "plan offline (IP plan and resources under mocks); change nothing")
@@ -190,6 +203,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
     .action(async (o: CommonOptions & { id?: string; cidr?: string; dryRun?: boolean; yes?: boolean; policyPack?: string | false; policyConfig?: string }) => {
+      requireStack(o);
       const dir = o.dir && path.resolve(o.dir);
       const request = { id: o.id, cidr: o.cidr };
       if (o.dryRun) {
@@ -232,13 +246,14 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("retire")
     .description("retire a cell: first mark it draining; then, with --force, destroy its resources and remove it")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .requiredOption("--id <id>", "the cell to retire")
     .option("--force", "phase 2: destroy the (draining) cell's resources and remove its config")
     .option("--unprotect", "with --force: clear the protect bit of the cell's protected resources first (each one is reported)")
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
     .action(async (o: CommonOptions & { id: string; force?: boolean; unprotect?: boolean }) => {
+      requireStack(o);
       if (o.unprotect && !o.force) throw new UserError("--unprotect only applies to the destroy phase\n  fix: pass it together with --force");
       const progress = progressRenderer(env, o.json === true);
       try {

@@ -207,7 +207,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
   });
 
   const usage: [string, string[], RegExp][] = [
-    ["a missing --stack", ["cells", "list"], /required option '-s, --stack <stack>' not specified/],
+    ["a missing --stack", ["cells", "list"], /--stack is required: name the region stack \(this project has prod-aws, prod-azure, prod-gcp\)[\s\S]*fix: pass --stack <name>/],
     ["a missing --id on retire", ["cells", "retire", "--stack", "prod-azure"], /required option '--id <id>' not specified/],
     ["--unprotect without --force", ["cells", "retire", "--stack", "prod-azure", "--id", "c001", "--unprotect"], /--unprotect only applies to the destroy phase/],
     ["an invalid --id", ["cells", "add", "--stack", "prod-azure", "--id", "Cell_4", "--dry-run"], /"Cell_4" is not a valid cell id/],
