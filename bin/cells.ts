@@ -9,6 +9,7 @@ import {
   InfraError,
   describeRegion,
   planAddCell,
+  policyGate,
   prepareAddCell,
   Progress,
   ProgressListener,
@@ -22,7 +23,9 @@ import {
 } from "../automation";
 import { ROLES } from "../cells/plan/model";
 import { listStacks, PROJECT_DIR } from "../offline/stackfile";
-import { ipPlanTable, table } from "./plan";
+import { resolvePolicyConfig } from "../policies/offline";
+import { PACK_ENFORCEMENT_LEVEL, POLICIES } from "../policies/policies";
+import { ipPlanTable, readPolicyConfig, table, weakenedPolicies } from "./plan";
 
 /*
  * `cellctl cells list|add|retire`: a thin CLI over automation. Human output
@@ -158,6 +161,11 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
+/** Each policy's effective level under a config file, as the engine resolves it (PolicyConfigError on a bad file). */
+function effectiveLevels(file: ReturnType<typeof readPolicyConfig>): { name: string; level: string }[] {
+  return [...resolvePolicyConfig({ policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL }, file).entries()].map(([name, c]) => ({ name, level: c.level }));
+}
+
 /**
  * `cells` commands name their stack: there is no default stack (cellctl serves every
  * cloud), and a command that changes a stack never guesses one. The error lists the
@@ -227,6 +235,14 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         o.policyPack === false
           ? { policyPacks: [] }
           : { policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined, policyPackConfigs: o.policyConfig ? [path.resolve(o.policyConfig)] : undefined };
+      // The project's pack: its config is checked before anything changes (a typo is a user error),
+      // and every mandatory policy it weakens is said, as `plan` says it.
+      const gate = policyGate(policy, backend.workDir ?? PROJECT_DIR);
+      const projectPack = gate.packs.length === 1 && path.resolve(gate.packs[0]) === path.join(backend.workDir ?? PROJECT_DIR, "policies");
+      const weakened = projectPack && gate.configs.length === 1 ? weakenedPolicies(effectiveLevels(readPolicyConfig(gate.configs[0]))) : [];
+      if (weakened.length > 0 && !o.json) {
+        env.stderr.write(`cellctl: WARNING: ${gate.configs[0]} weakens mandatory policies: ${weakened.map((w) => `${w.policy} (mandatory -> ${w.effective})`).join(", ")}\n`);
+      }
       const progress = progressRenderer(env, o.json === true);
       try {
         // The request as the user gave it: under the stack's lease the library picks the id and CIDR again,
@@ -236,7 +252,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         if (result.cell.id !== plan.cell.id || result.cell.cidr !== plan.cell.cidr) {
           env.stderr.write(`cellctl: note: another add took ${plan.cell.id} (${plan.cell.cidr}) meanwhile; this one added ${result.cell.id} (${result.cell.cidr})\n`);
         }
-        if (o.json) printJson(env, { dryRun: false, ...result });
+        if (o.json) printJson(env, { dryRun: false, ...result, policy: { ...result.policy, weakened } });
         else env.stdout.write(renderAdd(result) + "\n");
       } finally {
         progress.stop();

@@ -298,6 +298,26 @@ describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14
     expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true });
   });
 
+  it("says which mandatory policies an add's policy config weakens, and refuses a broken one before changing anything", async () => {
+    const dir = scratchProject();
+    const lenient = path.join(dir, "lenient.json");
+    writeFileSync(lenient, JSON.stringify({ "stateful-resources-protected": "advisory" }));
+    const stack = deployed(dir);
+    const human = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--policy-config", lenient], { stack });
+    expect(human.code, human.stderr).to.equal(0);
+    expect(human.stderr).to.include("WARNING: ").and.to.include("weakens mandatory policies: stateful-resources-protected (mandatory -> advisory)");
+    const json = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--id", "c004", "--policy-config", lenient, "--json"], { stack });
+    expect(JSON.parse(json.stdout).policy.weakened).to.deep.equal([{ policy: "stateful-resources-protected", declared: "mandatory", effective: "advisory" }]);
+
+    const typo = path.join(dir, "typo.json");
+    writeFileSync(typo, JSON.stringify({ "stateful-resource-protected": "advisory" }));
+    const fresh = deployed(scratchProject());
+    const bad = await cellctl(["cells", "add", "--stack", "prod-azure", "--yes", "--policy-config", typo], { stack: fresh });
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include("stateful-resource-protected: no policy of that name in the pack");
+    expect(fresh.calls).to.deep.equal([]);
+  });
+
   const mistakes: [string, (dir: string) => string[], RegExp][] = [
     ["a YAML error", (dir) => (writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  cellplane:cloud: azure\n cellplane:region: [\n"), ["plan", "--stack", "bad", "--dir", dir]), /is not valid YAML at line \d+/],
     ["an empty stack file", (dir) => (writeFileSync(path.join(dir, "Pulumi.empty.yaml"), ""), ["plan", "--stack", "empty", "--dir", dir]), /Pulumi\.empty\.yaml is empty/],
