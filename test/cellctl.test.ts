@@ -83,7 +83,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
     expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "policy"]);
-    expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false });
+    expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false, weakened: [] });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
     expect(doc.configWritten).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
@@ -295,7 +295,7 @@ describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14
     expect(human.stdout).to.include("policy gate: SKIPPED (--no-policy-pack)");
     expect(stack.calls.filter((c) => c.method === "preview" || c.method === "up").map((c) => c.detail)).to.deep.equal(["", ""]);
     const json = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--no-policy-pack", "--id", "c004", "--json"], { stack });
-    expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true });
+    expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true, weakened: [] });
   });
 
   it("says which mandatory policies an add's policy config weakens, and refuses a broken one before changing anything", async () => {
