@@ -2,6 +2,8 @@ import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules } from "./types";
+// Tenant services (subscription pool): its own file, composed here.
+import { checkSubscriptionPool, subscriptionPoolSchema } from "./azureServices";
 
 /*
  * Azure's pure face: subnet and pool rules, physical-name rules, VM defaults and
@@ -67,12 +69,18 @@ export const azureConfigSchema = z
     auditLogRetentionDays: count(30, 730).default(AZURE_DEFAULTS.auditLogRetentionDays),
     deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
     deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(AZURE_DEFAULTS.deployerPrincipalType),
+    // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+    subscriptionPool: subscriptionPoolSchema.optional(),
   })
   .prefault({});
 
 export type AzureSettings = z.output<typeof azureConfigSchema>;
 
 function checkAzureConfig(raw: unknown): Problem[] {
+  return [...checkDeployer(raw), ...checkSubscriptionPool((raw as { subscriptionPool?: unknown } | undefined)?.subscriptionPool)];
+}
+
+function checkDeployer(raw: unknown): Problem[] {
   if ((raw as { deployerPrincipalId?: unknown } | undefined)?.deployerPrincipalId !== undefined) return [];
   return [
     {
