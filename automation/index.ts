@@ -25,3 +25,4 @@ export * from "./progress";
 export * from "./pulumi";
 export * from "./regions";
 export * from "./retry";
+export * from "./services";

@@ -3,7 +3,7 @@ import { Problem } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules } from "./types";
 // Tenant services (subscription pool): its own file, composed here.
-import { checkSubscriptionPool, subscriptionPoolSchema } from "./azureServices";
+import { azureServicePool, checkSubscriptionPool, NO_POOL_FIX, subscriptionPoolSchema } from "./azureServices";
 
 /*
  * Azure's pure face: subnet and pool rules, physical-name rules, VM defaults and
@@ -96,6 +96,13 @@ export const azure: CloudFace<typeof azureConfigSchema> = {
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
   config: { schema: azureConfigSchema, check: checkAzureConfig },
+  // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+  services: {
+    pool(settings) {
+      if (!settings.subscriptionPool) throw new Error(`an Azure region places services in a subscription pool, and cellplane:azure.subscriptionPool is not set\n  fix: ${NO_POOL_FIX}`);
+      return azureServicePool(settings.subscriptionPool);
+    },
+  },
 };
 
 /** The `cellplane:azure` settings of a validated Azure region config (validation always sets them). */
