@@ -389,7 +389,7 @@ export class InMemoryServiceStacks implements ServiceStacks {
     checkSignal(options.signal);
     options.onStep?.(1, 1, stack);
     s.deployed = true;
-    return { outputs: { service: JSON.parse(s.config["service:id"] ?? "null") ?? s.config["service:id"] } };
+    return { outputs: { service: s.config["service:id"] } };
   }
   async storageHoldsData(stack: string): Promise<boolean> {
     return this.stacks.get(stack)?.holdsData ?? false;
