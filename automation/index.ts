@@ -26,3 +26,4 @@ export * from "./pulumi";
 export * from "./regions";
 export * from "./retry";
 export * from "./services";
+export * from "./servicesPulumi";

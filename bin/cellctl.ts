@@ -5,6 +5,7 @@ import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv } from "./cells";
+import { addServiceCommands } from "./services";
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
@@ -65,6 +66,7 @@ export function buildCli(env: CliEnv = processEnv()): Command {
     });
 
   addCellCommands(program, env);
+  addServiceCommands(program, env);
   return program;
 }
 
@@ -90,7 +92,7 @@ export async function main(argv: string[], env?: CliEnv): Promise<number> {
     await buildCli(io).parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
-    const json = argv[0] === "cells" && argv.includes("--json");
+    const json = (argv[0] === "cells" || argv[0] === "services") && argv.includes("--json");
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok;
       if (json) io.stdout.write(JSON.stringify({ error: { exitCode: EXIT.user, kind: "user", message: err.message.replace(/^error: /, "") } } satisfies JsonError, null, 2) + "\n");

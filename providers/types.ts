@@ -165,7 +165,7 @@ export interface ServiceCloudResources {
   /** Labels and annotations that bind the service account (and its pods) to the service's identity. */
   workloadIdentity: WorkloadIdentity;
   /** Where the data lives (e.g. the blob endpoint and container). */
-  storage: { account: pulumi.Output<string>; endpoint: pulumi.Output<string>; container: string };
+  storage: { account: pulumi.Output<string>; accountId: pulumi.Output<string>; endpoint: pulumi.Output<string>; container: string };
   /** Where the resources are (subscription, resource group), for the operator. */
   location: Record<string, pulumi.Output<string> | string>;
 }

@@ -129,7 +129,7 @@ export function buildAzureService(ctx: ServiceContext, parent: pulumi.ComponentR
       serviceAccountAnnotations: { "azure.workload.identity/client-id": identity.clientId, "azure.workload.identity/tenant-id": identity.tenantId },
       podLabels: { "azure.workload.identity/use": "true" },
     },
-    storage: { account: account.name, endpoint: account.primaryEndpoints.blob, container },
+    storage: { account: account.name, accountId: account.id, endpoint: account.primaryEndpoints.blob, container },
     location: { subscriptionId, resourceGroup: rg.name },
   };
 }
