@@ -129,7 +129,7 @@ export function addServiceCommands(program: Command, env: ServiceCliEnv): void {
 
   services
     .command("add")
-    .description("add a service: place it (cell, and on Azure a pool subscription) under the region's lease, create its stack, up")
+    .description("add a service: place it (cell, and the cloud's pool member where it has a pool) under the region's lease, create its stack, up")
     .requiredOption("-s, --stack <stack>", "region stack")
     .option("--id <id>", "service id (default: the next one); pass it to resume a failed add")
     .option("--size <size>", `service size: ${SERVICE_SIZE_NAMES.join(", ")}`, parseSize, "small" as ServiceSizeName)

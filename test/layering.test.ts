@@ -29,7 +29,7 @@ export const CLOUD_NAME_EXCEPTIONS: Record<string, string> = {
 };
 
 /** What is scanned: the program, its tools and the pack. Tests are not: they drive every cloud's example stack. */
-const ROOTS = ["index.ts", "cells", "components", "providers", "policies", "automation", "offline", "bin", "eslint.config.mjs"];
+const ROOTS = ["index.ts", "cells", "components", "providers", "services", "policies", "automation", "offline", "bin", "eslint.config.mjs"];
 
 function sourceFiles(rel: string): string[] {
   const abs = path.join(PROJECT_DIR, rel);
