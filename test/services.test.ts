@@ -1,7 +1,9 @@
 import { expect } from "chai";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { addService, InMemoryServiceStacks, listServices, OfflineServiceStacks, planAddService, removeService, ServiceResourcePlan, StackFileConfig, UserError } from "../automation";
 import { StackConfigReader } from "../automation/backend";
-import { loadStackFile } from "../offline/stackfile";
+import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { FLOWS, roleCidrs } from "../cells/plan/isolation";
 import { rawFromFlatConfig, validateConfig } from "../cells/config";
 
@@ -93,6 +95,13 @@ describe("tenant services: the service program under mocks (prod-azure dry run)"
     expect(sa.metadata.annotations["azure.workload.identity/client-id"]).to.match(/^[0-9a-f-]{36}$/);
     const quota = one("kubernetes:core/v1:ResourceQuota").inputs as { spec: { hard: Record<string, string> } };
     expect(quota.spec.hard).to.include({ pods: "24", "requests.cpu": "32", "requests.memory": "128Gi" });
+  });
+
+  it("pins the service stack's URNs (test/fixtures/prod-azure-svc-s0001.urns.txt; UPDATE_GOLDEN=1 rewrites it)", () => {
+    const file = path.join(PROJECT_DIR, "test", "fixtures", "prod-azure-svc-s0001.urns.txt");
+    const urns = plan.resources.map((r) => r.urn).sort().join("\n") + "\n";
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, urns);
+    expect(urns).to.equal(readFileSync(file, "utf8"));
   });
 
   it("the policy pack finds no mandatory violation in the service", () => {
