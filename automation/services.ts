@@ -33,6 +33,12 @@ export interface ServiceStackEntry {
 
 /** The service stacks of a project: read offline (their config) and driven through the engine. */
 export interface ServiceStacks {
+  /**
+   * The lease of the REGION stack these services belong to, shared with the region's
+   * own operations (cells add/retire): placement never races a cell being drained.
+   * Used when the caller passes none.
+   */
+  readonly lease?: ServiceLease;
   /** Every service stack of a region stack, with its config. */
   list(regionStack: string): Promise<ServiceStackEntry[]>;
   /** Creates the stack (if absent) and writes its whole config. */
@@ -245,7 +251,7 @@ export interface AddServiceResult extends ServicePlacementPlan {
  * same call with the id resumes (`cellctl services add --id <id>` converges).
  */
 export async function addService(region: StackConfigReader, stacks: ServiceStacks, request: AddServiceRequest = {}, options: ServiceOperationOptions = {}): Promise<AddServiceResult> {
-  const lease = options.lease ?? PROCESS_LEASE;
+  const lease = options.lease ?? stacks.lease ?? PROCESS_LEASE;
   const report = (phase: Parameters<NonNullable<ServiceOperationOptions["onProgress"]>>[0]["phase"], service: string, done = 0, total = 0, current?: string) =>
     options.onProgress?.({ service, phase, done, total, current });
   checkSignal(options.signal);
@@ -298,7 +304,7 @@ export async function removeService(
   id: string,
   options: ServiceOperationOptions & { force?: boolean; deleteData?: boolean } = {},
 ): Promise<RemoveServiceResult> {
-  const lease = options.lease ?? PROCESS_LEASE;
+  const lease = options.lease ?? stacks.lease ?? PROCESS_LEASE;
   const entries = await stacks.list(region.name);
   const stack = serviceStackName(region.name, id);
   const entry = entries.find((e) => e.stack === stack);
