@@ -96,6 +96,9 @@ function poolOf(config: RegionConfig): ServicePool | undefined {
 export function recordsOf(entries: readonly ServiceStackEntry[]): { summaries: ServiceSummary[]; records: ServiceRecord[] } {
   const summaries: ServiceSummary[] = [];
   for (const e of entries) {
+    // A stack whose creation was interrupted before its config was written holds no
+    // resources (its `up` never ran): it takes no quota, and a retry of the add rewrites it.
+    if (!Object.keys(e.config).some((k) => k.startsWith("service:"))) continue;
     const v = validateServiceConfig(e.config);
     if (!v.ok) throw new UserError(`service stack ${e.stack} has an invalid config:\n${formatProblems(v.problems)}`);
     const c = v.value;
@@ -246,8 +249,8 @@ export interface AddServiceResult extends ServicePlacementPlan {
 
 /**
  * Adds a service: under the region stack's lease, places it (counting every service
- * stack) and records it (creates its stack with its config); then, outside the
- * lease, runs `up` of the service program. A failed `up` leaves the record: the
+ * stack) and records it (creates its stack with its config); then, under the service
+ * stack's own lease, runs `up` of the service program. A failed `up` leaves the record: the
  * same call with the id resumes (`cellctl services add --id <id>` converges).
  */
 export async function addService(region: StackConfigReader, stacks: ServiceStacks, request: AddServiceRequest = {}, options: ServiceOperationOptions = {}): Promise<AddServiceResult> {
@@ -280,7 +283,16 @@ export async function addService(region: StackConfigReader, stacks: ServiceStack
   }
   checkSignal(options.signal);
   report("up", plan.service.id);
-  const { outputs } = await stacks.up(plan.stack, { signal: options.signal, onStep: (d, t, c) => report("up", plan.service.id, d, t, c) });
+  // The update runs under the service stack's own lease, not the region's: services
+  // deploy in parallel, and a second add or a remove of the same service waits.
+  const { outputs } = await lease.withLease(
+    plan.stack,
+    async (lost) => {
+      const signal = options.signal ? AbortSignal.any([options.signal, lost]) : lost;
+      return stacks.up(plan.stack, { signal, onStep: (d, t, c) => report("up", plan.service.id, d, t, c) });
+    },
+    { signal: options.signal },
+  );
   report("done", plan.service.id);
   return { ...plan, outputs };
 }
@@ -312,7 +324,7 @@ export async function removeService(
   const v = validateServiceConfig(entry.config);
   if (!v.ok) throw new UserError(formatProblems(v.problems));
   if (!options.force) {
-    if (v.value.state !== "removing") await lease.withLease(region.name, () => stacks.setConfig(stack, "service:state", "removing"), { signal: options.signal });
+    if (v.value.state !== "removing") await lease.withLease(stack, () => stacks.setConfig(stack, "service:state", "removing"), { signal: options.signal });
     return { id, stack, phase: "removing", destroyed: 0 };
   }
   if (v.value.state !== "removing") {
@@ -325,8 +337,12 @@ export async function removeService(
     );
   }
   options.onProgress?.({ service: id, phase: "destroy", done: 0, total: 0 });
-  // Under the region lease: the record disappears only once its resources are gone, and no placement counts it half-way.
-  const { destroyed } = await lease.withLease(region.name, () => stacks.destroyAndRemove(stack, { signal: options.signal }), { signal: options.signal });
+  // Under the service stack's lease, not the region's: a destroy takes minutes and must
+  // not hold up the region. Placement keeps counting the service until its stack (the
+  // record) is removed, after its resources: a count is never lower than what exists.
+  const { destroyed } = await lease.withLease(stack, (lost) => stacks.destroyAndRemove(stack, { signal: options.signal ? AbortSignal.any([options.signal, lost]) : lost }), {
+    signal: options.signal,
+  });
   options.onProgress?.({ service: id, phase: "done", done: destroyed, total: destroyed });
   return { id, stack, phase: "removed", destroyed };
 }
