@@ -137,6 +137,19 @@ export async function prepareAddService(
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  if (pool) {
+    // A member dropped from config while it still holds services would stop being
+    // counted against anything: refuse until it is back (closed, if it takes no more).
+    const members = new Set(pool.members.map((m) => m.id));
+    const orphans = [...new Set(records.map((r) => r.poolMember).filter((m): m is string => m !== undefined && !members.has(m)))];
+    if (orphans.length > 0) {
+      throw new UserError(
+        orphans
+          .map((m) => `${pool!.memberKind} ${m} holds ${records.filter((r) => r.poolMember === m).length} service(s) but is not in cellplane:${pool!.configPath.join(".")}.members`)
+          .join("\n") + `\n  fix: put it back in the pool with state: closed (it keeps its services and takes no new ones)`,
+      );
+    }
+  }
   let cells: PlacementCell[] = config.cells.map((c) => ({ id: c.id, state: c.state, podCapacity: cellPodCapacity(c, config.zones.length) }));
   if (request.cell !== undefined) {
     if (!cells.some((c) => c.id === request.cell)) throw new UserError(`cell ${request.cell} is not in ${region.name}\n  fix: use one of ${cells.map((c) => c.id).join(", ")}, or omit --cell`);

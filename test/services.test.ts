@@ -142,6 +142,14 @@ describe("tenant services: placement through the control plane", () => {
     expect((await listServices(region, stacks)).length).to.be.greaterThan(9);
   });
 
+  it("refuses to place while a subscription that holds services has been dropped from the pool", async () => {
+    const stacks = new InMemoryServiceStacks();
+    await addService(regionWithPool([{ subscriptionId: SUB(1) }]), stacks, { size: "small" });
+    const err = await addService(regionWithPool([{ subscriptionId: SUB(2) }]), stacks, { size: "small" }).catch((e) => e);
+    expect(err).to.be.instanceOf(UserError);
+    expect(err.message).to.contain(`subscription ${SUB(1)} holds 1 service(s) but is not in the pool`).and.contain("state: closed");
+  });
+
   it("remove is two-phase and refuses storage that holds data unless told to delete it", async () => {
     const region = regionWithPool([{ subscriptionId: SUB(1) }]);
     const stacks = new InMemoryServiceStacks();
