@@ -147,7 +147,7 @@ describe("tenant services: placement through the control plane", () => {
     await addService(regionWithPool([{ subscriptionId: SUB(1) }]), stacks, { size: "small" });
     const err = await addService(regionWithPool([{ subscriptionId: SUB(2) }]), stacks, { size: "small" }).catch((e) => e);
     expect(err).to.be.instanceOf(UserError);
-    expect(err.message).to.contain(`subscription ${SUB(1)} holds 1 service(s) but is not in the pool`).and.contain("state: closed");
+    expect(err.message).to.contain(`subscription ${SUB(1)} holds 1 service(s) but is not in cellplane:azure.subscriptionPool.members`).and.contain("state: closed");
   });
 
   it("remove is two-phase and refuses storage that holds data unless told to delete it", async () => {
