@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { addService, InMemoryServiceStacks, listServices, OfflineServiceStacks, planAddService, removeService, ServiceResourcePlan, StackFileConfig, UserError } from "../automation";
 import { StackConfigReader } from "../automation/backend";
+import { renderServicePlan } from "../bin/services";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { FLOWS, roleCidrs } from "../cells/plan/isolation";
 import { rawFromFlatConfig, validateConfig } from "../cells/config";
@@ -35,6 +36,15 @@ describe("tenant services: the service program under mocks (prod-azure dry run)"
     expect(plan.stack).to.equal("prod-azure-svc-s0001");
     expect(plan.service).to.include({ id: "s0001", cell: "c002", size: "medium", cloud: "azure", location: "eastus2" });
     expect(plan.service.poolMember).to.equal("6a1f0c52-8d3e-4b7a-9f21-0e5c7d8b9a02");
+  });
+
+  it("the dry run prints the placement (cell, subscription, resource group) and every resource", () => {
+    const text = renderServicePlan(plan);
+    expect(text).to.match(/cell\s+c002 \(/);
+    expect(text).to.match(/subscription\s+6a1f0c52-8d3e-4b7a-9f21-0e5c7d8b9a02 \(drawn among 3 eligible\)/);
+    expect(text).to.match(/resource group\s+rg-cellplane-eastus2-svc-s0001/);
+    for (const r of plan.resources) expect(text).to.contain(r.name);
+    expect(text).to.contain("policy pack: 0 mandatory");
   });
 
   it("builds everything through a provider bound to the pool subscription", () => {

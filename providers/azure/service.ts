@@ -16,7 +16,13 @@ import { roleAssignment } from "./rbac";
  * the identity trusts exactly one Kubernetes service account on the cell's
  * data-plane cluster (federated credential). Network access is limited to the
  * cell's data-plane subnets through the Microsoft.Storage service endpoint, which
- * the region stack declares on those subnets (providers/azure/network.ts).
+ * the region stack declares on those subnets (providers/azure/network.ts). The
+ * subnets live in the region's subscription and the account in a pool subscription:
+ * Azure accepts virtual network rules across subscriptions of one Entra tenant, and
+ * whoever deploys the service needs
+ * Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action on those
+ * subnets (Network Contributor on the cell's VNET carries it).
+ * https://learn.microsoft.com/azure/storage/common/storage-network-security
  */
 
 /** Soft delete of blobs and containers, in days: a deleted blob or container of a tenant can be restored this long. */
