@@ -1,13 +1,13 @@
-import { readdirSync } from "node:fs";
 import { rawFromFlatConfig, ConfigError, RegionConfig, validateConfig } from "../cells/config";
 import { CLOUD_FACES } from "../cells/plan/clouds";
 import { formatProblems } from "../cells/plan/model";
 import { Placement, PlacementCell, placeService, ServicePool } from "../cells/plan/placement";
 import { cellPodCapacity, nextServiceId, parseServiceStackName, SERVICE_ID_PATTERN, SERVICE_SIZES, ServiceRecord, ServiceSizeName, serviceStackName } from "../cells/plan/services";
-import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
+import { listStacks, loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { ServiceConfig, serviceConfigEntries, validateServiceConfig } from "../services/config";
 import { StackConfigReader } from "./backend";
 import { InfraError, UserError } from "./errors";
+import { InMemoryLease, StackLease } from "./lease";
 import { checkSignal } from "./retry";
 
 /*
@@ -20,10 +20,8 @@ import { checkSignal } from "./retry";
  * concurrent adds take turns and never both see the same free quota.
  */
 
-/** The lease contract of automation/lease.ts (issue 12): runs fn while holding the stack's lease. */
-export interface ServiceLease {
-  withLease<T>(stack: string, fn: (lost: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
-}
+/** The per-stack lease of the control plane (automation/lease.ts). */
+export type ServiceLease = StackLease;
 
 /** One service stack: its name and flat config. */
 export interface ServiceStackEntry {
@@ -244,17 +242,8 @@ export interface ServiceOperationOptions {
   onProgress?: (p: { service: string; phase: "placing" | "recording" | "up" | "checking-data" | "destroy" | "done"; done: number; total: number; current?: string }) => void;
 }
 
-/** Operations of this process on one region stack take turns (used when no lease is given). */
-class ProcessLease implements ServiceLease {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  async withLease<T>(stack: string, fn: (lost: AbortSignal) => Promise<T>): Promise<T> {
-    const previous = this.tails.get(stack) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => fn(new AbortController().signal));
-    this.tails.set(stack, run);
-    return run;
-  }
-}
-const PROCESS_LEASE = new ProcessLease();
+/** Operations of this process on one stack take turns (used when neither the caller nor the stacks bring a lease). */
+const PROCESS_LEASE = new InMemoryLease();
 
 export interface AddServiceResult extends ServicePlacementPlan {
   outputs: Record<string, unknown>;
@@ -368,9 +357,8 @@ export async function removeService(
 export class ServiceStackFiles implements Pick<ServiceStacks, "list"> {
   constructor(private readonly dir: string = PROJECT_DIR) {}
   async list(regionStack: string): Promise<ServiceStackEntry[]> {
-    return readdirSync(this.dir)
-      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-      .filter((s): s is string => s !== undefined && parseServiceStackName(s)?.regionStack === regionStack)
+    return listStacks(this.dir)
+      .filter((s) => parseServiceStackName(s)?.regionStack === regionStack)
       .map((stack) => ({ stack, config: loadStackFile(stack, this.dir).config }));
   }
 }

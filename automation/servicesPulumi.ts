@@ -4,6 +4,7 @@ import { PROJECT_DIR } from "../offline/stackfile";
 import { CLOUD_HOMES } from "../providers";
 import { validateServiceConfig } from "../services/config";
 import { translatePulumiError, UserError } from "./errors";
+import { FileLease, StackLease } from "./lease";
 import { ServiceStackFiles, ServiceStacks } from "./services";
 
 /*
@@ -15,11 +16,20 @@ import { ServiceStackFiles, ServiceStacks } from "./services";
  * a service is born with its stack, unlike a region.
  */
 export class PulumiServiceStacks extends ServiceStackFiles implements ServiceStacks {
+  /**
+   * The lease placement and each service's operations run under: by default a
+   * FileLease in the project directory, the same lock files `PulumiStack` takes for
+   * the region's cells add/retire, so a placement never races a cell being drained.
+   */
+  public readonly lease: StackLease;
+
   constructor(
     private readonly workDir: string = PROJECT_DIR,
     private readonly envVars: Record<string, string> = {},
+    lease?: StackLease,
   ) {
     super(workDir);
+    this.lease = lease ?? new FileLease(workDir);
   }
 
   private async open(stackName: string, create: boolean): Promise<Stack> {

@@ -6,6 +6,7 @@ import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } fro
 import { listStacks, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
+import { parseServiceStackName } from "../cells/plan/services";
 import { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv, untilAborted } from "./cells";
 import { addServiceCommands } from "./services";
@@ -86,7 +87,8 @@ export function buildCli(env: CliEnv = processEnv()): Command {
  * must name one.
  */
 export function onlyStack(dir: string | undefined): string {
-  const stacks = listStacks(dir ? path.resolve(dir) : PROJECT_DIR);
+  // Region stacks only: tenant service stacks (`<region>-svc-<id>`) sit beside them.
+  const stacks = listStacks(dir ? path.resolve(dir) : PROJECT_DIR).filter((s) => parseServiceStackName(s) === null);
   if (stacks.length === 1) return stacks[0];
   throw new UserError(
     stacks.length === 0

@@ -17,7 +17,7 @@ import {
   UserError,
 } from "../automation";
 import { SERVICE_SIZE_NAMES, ServiceSizeName } from "../cells/plan/services";
-import type { CliEnv } from "./cells";
+import { CliEnv, untilAborted } from "./cells";
 import { table } from "./plan";
 
 /*
@@ -143,7 +143,7 @@ export function addServiceCommands(program: Command, env: ServiceCliEnv): void {
       const region = new StackFileConfig(o.stack, dir);
       const request = { id: o.id, size: o.size, cell: o.cell };
       if (o.dryRun) {
-        const plan = await planAddService(region, stacksFor(dir, false), request, { signal: env.signal });
+        const plan = await untilAborted(planAddService(region, stacksFor(dir, false), request, { signal: env.signal }), env.signal);
         if (o.json) print(env, { dryRun: true, ...plan });
         else env.stdout.write(renderServicePlan(plan) + "\n");
         return;

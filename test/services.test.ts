@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { addService, InMemoryServiceStacks, listServices, OfflineServiceStacks, planAddService, removeService, ServiceResourcePlan, StackFileConfig, UserError } from "../automation";
+import { addService, InMemoryServiceStacks, InMemoryStack, retireCell, listServices, OfflineServiceStacks, planAddService, removeService, ServiceResourcePlan, StackFileConfig, UserError } from "../automation";
 import { StackConfigReader } from "../automation/backend";
 import { renderServicePlan } from "../bin/services";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
@@ -158,6 +158,28 @@ describe("tenant services: placement through the control plane", () => {
     const err = await addService(regionWithPool([{ subscriptionId: SUB(2) }]), stacks, { size: "small" }).catch((e) => e);
     expect(err).to.be.instanceOf(UserError);
     expect(err.message).to.contain(`subscription ${SUB(1)} holds 1 service(s) but is not in cellplane:azure.subscriptionPool.members`).and.contain("state: closed");
+  });
+
+  it("placement waits for the region stack's lease, the one cells add/retire hold", async () => {
+    const region = InMemoryStack.fromStackFile("prod-azure", PROJECT_DIR);
+    const stacks = new InMemoryServiceStacks();
+    let release!: () => void;
+    const holding = region.lease.withLease("prod-azure", () => new Promise<void>((r) => (release = r)));
+    const adding = addService(region, stacks, { size: "small" }, { lease: region.lease });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stacks.stacks.size, "placed while the region lease was held").to.equal(0);
+    release();
+    await holding;
+    await adding;
+    expect(stacks.stacks.size).to.equal(1);
+  });
+
+  it("a cell marked draining by cells retire takes no new service", async () => {
+    const region = InMemoryStack.fromStackFile("prod-azure", PROJECT_DIR);
+    const stacks = new InMemoryServiceStacks();
+    await retireCell(region, "c002");
+    const added = await addService(region, stacks, { size: "small" }, { lease: region.lease });
+    expect(added.service.cell).to.not.equal("c002");
   });
 
   it("remove is two-phase and refuses storage that holds data unless told to delete it", async () => {
