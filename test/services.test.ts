@@ -182,6 +182,16 @@ describe("tenant services: placement through the control plane", () => {
     expect(added.service.cell).to.not.equal("c002");
   });
 
+  it("cells retire --force refuses while services run in the cell, naming them", async () => {
+    const region = InMemoryStack.fromStackFile("prod-azure", PROJECT_DIR);
+    const stacks = new InMemoryServiceStacks();
+    const added = await addService(region, stacks, { size: "small", cell: "c001" }, { lease: region.lease });
+    await retireCell(region, "c001");
+    const err = await retireCell(region, "c001", { force: true, unprotect: true, services: stacks }).catch((e) => e);
+    expect(err).to.be.instanceOf(UserError);
+    expect(err.message).to.contain(`cell c001 still runs 1 service(s): ${added.service.id}`);
+  });
+
   it("remove is two-phase and refuses storage that holds data unless told to delete it", async () => {
     const region = regionWithPool([{ subscriptionId: SUB(1) }]);
     const stacks = new InMemoryServiceStacks();
