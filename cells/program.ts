@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { registerAliasTransformation } from "./aliases";
 import { rawFromFlatConfig, validateConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
@@ -28,6 +29,9 @@ async function deployedPlans(): Promise<Record<string, CellIpPlan>> {
 
 /** The program: config -> stability guard -> Region -> outputs. `index.ts` exports it for the engine. */
 export async function program(): Promise<Record<string, unknown>> {
+  // Before any resource: drops the azure-native SDK's per-API-version aliases, which a
+  // stack created by this project never needs and which made large regions run out of memory (cells/aliases.ts).
+  registerAliasTransformation();
   const config = loadRegionConfig();
   const previous = await deployedPlans();
   const moved = Object.values(config.plans).flatMap((plan) => (previous[plan.cellId] ? movedSubnets(previous[plan.cellId], plan) : []));

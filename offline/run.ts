@@ -52,7 +52,7 @@ interface RegisterRequest {
   getProtect(): boolean;
   getProvider(): string;
   getIgnorechangesList(): string[];
-  getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string } }[];
+  getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string; getType(): string } }[];
 }
 
 let running = false;
@@ -92,7 +92,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         protect: req.getProtect() === true,
         provider: req.getProvider() || null,
         ignoreChanges: req.getIgnorechangesList(),
-        aliases: req.getAliasesList().map((a) => a.getUrn() || a.getSpec?.()?.getName() || ""),
+        // A URN alias as is; a spec by its name, or by its type when it only renames the type.
+        aliases: req.getAliasesList().map((a) => a.getUrn() || a.getSpec?.()?.getName() || a.getSpec?.()?.getType() || ""),
       };
       original(req, (err, resp) => {
         if (!err && resp) {
