@@ -13,7 +13,7 @@ import { azureStackWithCells, BareRegistration } from "./stack";
  *                                 constructed directly under trivial mocks: the SDK's own cost, no program code
  *   bare <count>                  <count> bare custom resources under trivial mocks: the engine-protocol floor
  *
- * It prints one JSON line: { resources, runMs, loadMs, maxRssMb, heapUsedMb }.
+ * It prints one JSON line: { resources, runMs, loadMs, baseRssMb, maxRssMb, heapUsedMb }.
  */
 
 const loadStart = performance.now();
@@ -54,16 +54,20 @@ function constructorFor(type: string): new (name: string, args: any, opts?: pulu
 
 async function measure(run: () => Promise<number>): Promise<void> {
   const loadMs = performance.now() - loadStart;
+  // What the process holds before the run (Node, the SDKs, ts-node): subtracted for the per-resource figure.
+  const baseRssMb = process.memoryUsage().rss / 2 ** 20;
   const start = performance.now();
   const resources = await run();
   const runMs = performance.now() - start;
   const mem = process.memoryUsage();
   process.stdout.write(
-    JSON.stringify({ resources, runMs: Math.round(runMs), loadMs: Math.round(loadMs), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedMb: Math.round(mem.heapUsed / 2 ** 20) }) + "\n",
+    JSON.stringify({ resources, runMs: Math.round(runMs), loadMs: Math.round(loadMs), baseRssMb: Math.round(baseRssMb), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedMb: Math.round(mem.heapUsed / 2 ** 20) }) + "\n",
   );
 }
 
 async function trivialRun(register: () => void): Promise<void> {
+  // As in the program (cells/program.ts) and the offline runner: no stack per promise.
+  Error.stackTraceLimit = 0;
   await pulumi.runtime.setMocks(trivialMocks, "cellplane", "bench", false, "organization");
   await pulumi.runtime.runInPulumiStack(async () => {
     register();
@@ -79,7 +83,8 @@ async function main(): Promise<void> {
     const { program } = await import("../cells/program");
     await measure(async () => {
       const run = await runProgram({ stack: "bench-azure", config: azureStackWithCells(count), program });
-      if (file) writeFileSync(file, JSON.stringify(run.registrations.map(slim)));
+      // Inputs only for the 1-cell run (the types floor replays them); the graph for every N.
+      if (file) writeFileSync(file, JSON.stringify(run.registrations.map((r) => ({ ...slim(r), inputs: count === 1 ? r.inputs : {} }))));
       return run.registrations.length;
     });
   } else if (mode === "types") {
