@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import type { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
@@ -47,7 +47,11 @@ export class PulumiStack implements StackBackend {
 
   /** `selectStack`, never `createOrSelect`: a typo or the wrong backend must not create an empty stack. */
   private stack(): Promise<Stack> {
-    this.selected ??= LocalWorkspace.selectStack({ stackName: this.name, workDir: this.workDir }, { envVars: this.options.envVars });
+    // Loaded on first use: the Automation API pulls in the whole Pulumi SDK (about 1 s), which
+    // the offline commands (`cellctl --help`, `cells list`) never need.
+    this.selected ??= import("@pulumi/pulumi/automation").then(({ LocalWorkspace }) =>
+      LocalWorkspace.selectStack({ stackName: this.name, workDir: this.workDir }, { envVars: this.options.envVars }),
+    );
     return this.selected;
   }
 

@@ -5,10 +5,9 @@ import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config
 import { FLOWS } from "../cells/plan/isolation";
 import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
-import { PROVIDERS } from "../providers";
-import { PolicyConfigFile, runPolicies } from "../policies/offline";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
-import { maskSecrets, Registration, runProgram, unwrapSecrets } from "../offline/run";
+import type { PolicyConfigFile } from "../policies/offline";
+import type { Registration } from "../offline/run";
+import { maskSecrets, unwrapSecrets } from "../offline/secrets";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 
 /*
@@ -101,8 +100,15 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   const validated = validateConfig(rawFromFlatConfig(file.config));
   if (!validated.ok) return { kind: "config-error", problems: validated.problems };
   const config = validated.value;
-  // Imported here so that a config error never loads the provider SDKs.
-  const { program } = await import("../cells/program");
+  // Imported here so that a config error, and every other cellctl command that uses this
+  // module's tables, never loads the Pulumi and provider SDKs (cellctl --help starts fast).
+  const [{ program }, { runProgram }, { PROVIDERS }, { runPolicies }, { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES }] = await Promise.all([
+    import("../cells/program"),
+    import("../offline/run"),
+    import("../providers"),
+    import("../policies/offline"),
+    import("../policies/policies"),
+  ]);
   const run = await runProgram({ ...file, program, previousOutputs });
   const byType: Record<string, number> = {};
   for (const r of run.registrations) byType[r.type] = (byType[r.type] ?? 0) + 1;
