@@ -29,6 +29,12 @@ async function deployedPlans(): Promise<Record<string, CellIpPlan>> {
 
 /** The program: config -> stability guard -> Region -> outputs. `index.ts` exports it for the engine. */
 export async function program(): Promise<Record<string, unknown>> {
+  // Pulumi's SDK formats a stack trace for every promise it creates (debuggablePromise:
+  // four per output property of every resource) and keeps it; under ts-node each frame is
+  // source-mapped. For a 25-cell region that tripled the run and added ~10% to memory
+  // (bench/README "Scale"). The program's errors carry their messages (RunError, no stack);
+  // CELLPLANE_STACK_TRACES=1 brings the stacks back when debugging the program itself.
+  if (!process.env.CELLPLANE_STACK_TRACES) Error.stackTraceLimit = 0;
   // Before any resource: drops the azure-native SDK's per-API-version aliases, which a
   // stack created by this project never needs and which made large regions run out of memory (cells/aliases.ts).
   registerAliasTransformation();

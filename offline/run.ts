@@ -60,11 +60,9 @@ let running = false;
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (running) throw new Error("runProgram: runs are sequential (Pulumi's runtime state is global)");
   running = true;
-  // Pulumi records a stack trace for every promise and resource; under ts-node each
-  // one is source-mapped, which made mocked runs of large regions 2-3x slower. The
-  // program's own errors carry their messages, and user mistakes never print stacks.
+  // The program turns off the stack Pulumi records per promise (cells/program.ts, as under
+  // `pulumi up`); the test process gets its own setting back afterwards.
   const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
   try {
     await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
