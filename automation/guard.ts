@@ -1,4 +1,5 @@
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+import { COMPONENT_TYPES } from "../cells/plan/model";
 import { BlastRadiusError, OutsideChange } from "./errors";
 
 /*
@@ -8,9 +9,9 @@ import { BlastRadiusError, OutsideChange } from "./errors";
  */
 
 /** Component type of a cell (cells/cell.ts); its Pulumi name is the cell id. */
-export const CELL_TYPE = "cellplane:cells:Cell";
+export const CELL_TYPE = COMPONENT_TYPES.cell;
 /** Component type of the region; the parent of every cell. */
-export const REGION_TYPE = "cellplane:cells:Region";
+export const REGION_TYPE = COMPONENT_TYPES.region;
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Steps that change nothing in the cloud or in state: reading, or leaving a resource as it is. */

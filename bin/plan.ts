@@ -3,10 +3,12 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
-import { CellIpPlan, Problem, Role, ROLES } from "../cells/plan/model";
+import { CellIpPlan, COMPONENT_TYPES, PlannedSubnet, Problem, Role, ROLES } from "../cells/plan/model";
+import { ReleaseSpec } from "../components/platform/values";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
+import { loadProvider } from "../providers";
 import type { PolicyConfigFile } from "../policies/offline";
-import type { Registration } from "../offline/run";
+import type { PlannedResource, Registration } from "../offline/registration";
 import { maskSecrets, unwrapSecrets } from "../offline/secrets";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 
@@ -16,24 +18,8 @@ import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
  * are added, never renamed.
  */
 
-export interface PlanSubnet {
-  role: Role | null;
-  zone: string | null;
-  kind: string;
-  cidr: string;
-  required: number;
-  usable: number;
-}
-
-/** One Helm release of a cluster's platform layer, with the values it is installed with. */
-export interface PlanRelease {
-  release: string;
-  chart: string;
-  version: string;
-  repo: string;
-  namespace: string;
-  values: Record<string, unknown>;
-}
+/** One Helm release of a cluster's platform layer, with the values it is installed with (secrets masked). */
+export type PlanRelease = Omit<ReleaseSpec, "values"> & { values: Record<string, unknown> };
 
 /** The platform layer of one cluster: where its gateway answers and what is installed. */
 export interface PlanPlatform {
@@ -54,22 +40,12 @@ export interface PlanDocument {
     dnsServiceIp: string;
     /** The cell's subdomain, `<cell>.<zone>`. */
     domain: string;
-    subnets: PlanSubnet[];
+    subnets: PlannedSubnet[];
     /** Per cluster role; empty where the cloud builds no clusters yet. */
     platform: Partial<Record<Role, PlanPlatform>>;
   }[];
   isolation: { from: string; to: string; protocol: string; ports: number[]; why: string }[];
-  resources: {
-    urn: string;
-    id: string | null;
-    type: string;
-    name: string;
-    parent: string | null;
-    inputs: Record<string, unknown>;
-    dependencies: string[];
-    protect: boolean;
-    provider: string | null;
-  }[];
+  resources: PlannedResource[];
   policy: {
     violations: { policy: string; level: string; urn: string; message: string }[];
     /** The pack that ran offline: its policies with their effective levels, and the config file applied. */
@@ -102,10 +78,9 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   const config = validated.value;
   // Imported here so that a config error, and every other cellctl command that uses this
   // module's tables, never loads the Pulumi and provider SDKs (cellctl --help starts fast).
-  const [{ program }, { runProgram }, { PROVIDERS }, { runPolicies }, { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES }] = await Promise.all([
+  const [{ program }, { runProgram }, { runPolicies }, { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES }] = await Promise.all([
     import("../cells/program"),
     import("../offline/run"),
-    import("../providers"),
     import("../policies/offline"),
     import("../policies/policies"),
   ]);
@@ -141,7 +116,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
       violations: report.violations.map(({ policy, level, urn, message }) => ({ policy, level, urn, message })),
       pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
     },
-    summary: { resourceCount: run.registrations.length, byType, buildsResources: PROVIDERS[config.cloud].buildsResources },
+    summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
 }
@@ -163,7 +138,7 @@ function cellEntry(id: string, state: string, plan: CellIpPlan, zone: string, re
 function platformOf(cellId: string, zone: string, registrations: Registration[]): PlanDocument["cells"][number]["platform"] {
   const out: PlanDocument["cells"][number]["platform"] = {};
   for (const role of ROLES) {
-    const component = registrations.find((r) => r.type === "cellplane:platform:ClusterPlatform" && r.name === `${cellId}-${role}-platform`);
+    const component = registrations.find((r) => r.type === COMPONENT_TYPES.clusterPlatform && r.name === `${cellId}-${role}-platform`);
     if (!component) continue;
     const releases = registrations
       .filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.parent === component.urn)
@@ -195,7 +170,7 @@ export function table(head: string[], extra: Partial<Table.TableConstructorOptio
 }
 
 /** One cell's IP plan as a table: a block per (role, zone, kind). */
-export function ipPlanTable(subnets: readonly PlanSubnet[]): string {
+export function ipPlanTable(subnets: readonly PlannedSubnet[]): string {
   const t = table(["role", "zone", "kind", "cidr", "needed", "usable"]);
   for (const s of subnets) t.push([s.role ?? "(shared)", s.zone ?? "(regional)", s.kind, s.cidr, String(s.required), String(s.usable)]);
   return t.toString();
@@ -213,7 +188,7 @@ export function renderPlan(doc: PlanDocument): string {
     out.push(ipPlanTable(c.subnets));
   }
   for (const c of doc.cells) {
-    const cellUrn = doc.resources.find((r) => r.type === "cellplane:cells:Cell" && r.name === c.id)?.urn;
+    const cellUrn = doc.resources.find((r) => r.type === COMPONENT_TYPES.cell && r.name === c.id)?.urn;
     const children = descendants(doc.resources, cellUrn).filter((r) => !r.type.startsWith("cellplane:"));
     if (children.length === 0) continue;
     out.push(`\nResources of ${c.id}`);

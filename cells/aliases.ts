@@ -52,7 +52,9 @@ export function isVersionedTypeAlias(alias: unknown, type: string): boolean {
 
 /** Stack transformation: drops the SDK's versioned-type aliases (see above); anything else passes untouched. */
 export const withoutSdkVersionAliases: pulumi.ResourceTransformation = ({ type, props, opts }) => {
-  if (!opts.aliases || opts.aliases.length === 0 || !type.startsWith("azure-native:")) return undefined;
+  // Cloud-neutral by construction: only date-versioned spellings (`/v<yyyymmdd>`) match, which
+  // today only the azure-native SDK generates (Kubernetes' `extensions/v1beta1` aliases do not match).
+  if (!opts.aliases || opts.aliases.length === 0) return undefined;
   const kept = opts.aliases.filter((a) => !isVersionedTypeAlias(a, type));
   if (kept.length === opts.aliases.length) return undefined;
   return { props, opts: { ...opts, aliases: kept } };

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CellConfig, RegionConfig } from "./config";
-import { CellIpPlan, Role } from "./plan/model";
-import { dnsWritersFor } from "./plan/platform";
+import { CellIpPlan, COMPONENT_TYPES, Role } from "./plan/model";
+import { resourceTags } from "./plan/naming";
 import { ClusterPlatform } from "../components/platform";
 import { CloudProvider, ClusterOutputs, RegionDns } from "../providers/types";
 
@@ -16,9 +16,10 @@ export interface CellArgs {
 }
 
 /**
- * One cell: an independent failure and scaling unit. network -> clusters -> platform.
- * Its Pulumi name is the cell id, so its children keep their URNs whatever happens
- * to other cells.
+ * One cell: an independent failure and scaling unit. The cloud builds network,
+ * clusters and DNS (providers/<cloud>); the cloud-neutral platform layer goes on
+ * every cluster. Its Pulumi name is the cell id, so its children keep their URNs
+ * whatever happens to other cells.
  */
 export class Cell extends pulumi.ComponentResource {
   public readonly cellId: string;
@@ -33,35 +34,27 @@ export class Cell extends pulumi.ComponentResource {
   public readonly domain: string;
 
   constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cellplane:cells:Cell", name, {}, opts);
+    super(COMPONENT_TYPES.cell, name, {}, opts);
     const { stack, region, cell, plan, provider, dns } = args;
-    const ctx = {
-      stack,
-      region,
-      cell,
-      plan,
-      tags: { ...region.tags, cell: cell.id, region: region.region, stack, "managed-by": "cellplane" },
-    };
-    const network = provider.buildNetwork(ctx, this);
-    this.clusters = provider.buildClusters(ctx, network, this);
-    const cellDns = provider.buildCellDns(ctx, network, dns, this);
-    this.domain = cellDns.zoneName;
+    const ctx = { stack, region, cell, plan, tags: resourceTags(region.tags, region.region, stack, cell.id) };
+    const infra = provider.buildCell({ ctx, regionDns: dns, parent: this });
+    this.domain = infra.dns.zoneName;
+    this.clusters = {};
     this.platforms = {};
-    for (const [role, cluster] of Object.entries(this.clusters) as [Role, ClusterOutputs][]) {
-      const bindings = provider.bindPlatform(ctx, network, role, cluster, cellDns, dnsWritersFor(role), this);
+    for (const [role, cluster] of Object.entries(infra.clusters) as [Role, (typeof infra.clusters)[Role] & object][]) {
+      const { platform: bindings, ...outputs } = cluster;
+      this.clusters[role] = outputs;
       this.platforms[role] = new ClusterPlatform(
         `${cell.id}-${role}-platform`,
         {
           stack,
           cellId: cell.id,
           role,
-          zone: cellDns.zoneName,
+          zone: infra.dns.zoneName,
           plan,
           platform: region.platform,
           kubeconfig: cluster.kubeconfig,
           clusterId: cluster.id,
-          readyForKubernetes: cluster.readyForKubernetes,
-          userPools: cluster.userPools,
           bindings,
         },
         { parent: this },
@@ -69,9 +62,9 @@ export class Cell extends pulumi.ComponentResource {
     }
     this.cellId = cell.id;
     this.ipPlan = plan;
-    this.networkId = network.networkId;
-    this.subnetIds = network.subnetIds;
-    this.natPublicIps = network.natPublicIps;
+    this.networkId = infra.networkId;
+    this.subnetIds = infra.subnetIds;
+    this.natPublicIps = infra.natPublicIps;
     this.registerOutputs({
       networkId: this.networkId,
       subnetIds: this.subnetIds,

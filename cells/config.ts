@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
+import { CLOUD_FACES, CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
 import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN } from "./plan/naming";
@@ -7,9 +7,12 @@ import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
 /*
  * The stack config schema of a region (namespace `cellplane:`), its defaults and
- * its validation. Every key is documented in docs/config.md. Validation collects
- * every problem with its property path and a fix, and runs before anything is
- * registered: an invalid config registers zero resources.
+ * its validation. The cloud-neutral keys live here; each cloud's own key
+ * (`cellplane:azure`, ...) is a slice from its pure face (cells/plan/clouds/<cloud>.ts),
+ * composed below and accepted only on that cloud's stacks. Every key is documented
+ * in docs/config.md. Validation collects every problem with its property path and a
+ * fix, and runs before anything is registered: an invalid config registers zero
+ * resources.
  */
 
 // ---------------------------------------------------------------------------
@@ -22,12 +25,6 @@ const ROLE_DEFAULTS: Record<Role, Omit<ClusterSettings, "vmSize" | "systemVmSize
   "data-plane": { kubernetesVersion: "1.33", systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 100, maxPodsPerNode: 50, maxSurgePercent: 10 },
 };
 
-const VM_DEFAULTS: Record<Cloud, { vmSize: string; systemVmSize: string }> = {
-  azure: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
-  aws: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge" },
-  gcp: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },
-};
-
 export const DEFAULTS = {
   /** Kubernetes service range of every cluster; never routed, so shared by all cells. */
   serviceCidr: "172.20.0.0/16",
@@ -37,18 +34,10 @@ export const DEFAULTS = {
   maintenance: { day: "Tuesday", startHourUtc: 8, durationHours: 4, upgradeChannel: "patch" },
   apiServer: { private: false, authorizedIpRanges: [] as string[] },
   platform: { acmeServer: "production", ingressAllowList: ["0.0.0.0/0"] },
-  azure: { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group" },
 } as const;
 
-/**
- * How the kubeconfig of an Entra-ID (AAD) AKS cluster obtains its token (kubelogin
- * `--login`): `azurecli` for SREs, `workloadidentity`/`spn`/`msi` for CI and the
- * control plane. Never `devicecode` by default: it would wait for a human.
- */
-export const KUBELOGIN_MODES = ["azurecli", "workloadidentity", "spn", "msi", "devicecode"] as const;
-
 export function clusterDefaults(cloud: Cloud, role: Role): ClusterSettings {
-  return { ...ROLE_DEFAULTS[role], ...VM_DEFAULTS[cloud] };
+  return { ...ROLE_DEFAULTS[role], ...CLOUD_FACES[cloud].vmDefaults };
 }
 
 // ---------------------------------------------------------------------------
@@ -114,6 +103,11 @@ const chartsSchema = z.strictObject({
   istio: chartVersion,
 });
 
+/** The clouds' config slices, each optional here; validateConfig accepts only the stack's own cloud's. */
+const cloudSlices = Object.fromEntries(CLOUDS.map((c) => [c, CLOUD_FACES[c].config.schema.optional()])) as {
+  [C in Cloud]: z.ZodOptional<(typeof CLOUD_FACES)[C]["config"]["schema"]>;
+};
+
 export const configSchema = z.strictObject({
   cloud: z.enum(CLOUDS),
   region: z.string().regex(/^[a-z][a-z0-9-]+[0-9a-z]$/, { error: "must be a cloud region name such as eastus2, us-west-2 or us-central1" }),
@@ -121,7 +115,7 @@ export const configSchema = z.strictObject({
   addressPool: cidr,
   serviceCidr: cidr.default(DEFAULTS.serviceCidr),
   newCellPrefix: count(16, 24).default(DEFAULTS.newCellPrefix),
-  dns: z.strictObject({ zone: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a DNS zone name such as eastus2.azure.db.example.com" }) }),
+  dns: z.strictObject({ zone: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { error: "must be a DNS zone name such as eastus2.db.example.com" }) }),
   cells: z.record(z.string(), cellSchema).default({}),
   clusters: partialClusters.prefault({}),
   apiServer: z
@@ -149,15 +143,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   tags: z.record(z.string().regex(/^[a-zA-Z][-\w.]{0,62}$/, { error: "tag keys are 1-63 letters, digits, '-', '_' and '.'" }), z.string().max(256)).default({}),
   protect: z.boolean().default(DEFAULTS.protect),
-  azure: z
-    .strictObject({
-      kubeloginMode: z.enum(KUBELOGIN_MODES).default(DEFAULTS.azure.kubeloginMode),
-      auditLogRetentionDays: count(30, 730).default(DEFAULTS.azure.auditLogRetentionDays),
-      deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
-      deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(DEFAULTS.azure.deployerPrincipalType),
-    })
-    .prefault({}),
-  gcp: z.strictObject({ project: z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, { error: "must be a GCP project id" }) }).optional(),
+  // Each cloud's own key (`cellplane:azure`, `cellplane:gcp`, ...), from its pure face.
+  ...cloudSlices,
 });
 
 type ParsedConfig = z.output<typeof configSchema>;
@@ -301,21 +288,13 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       else seen.set(zone, i);
     });
   }
-  if (cloud === "gcp" && raw.gcp === undefined) {
-    problems.push({ path: ["gcp", "project"], message: "a GCP region needs the project its cells are created in", fix: "pulumi config set --path cellplane:gcp.project <project-id>" });
-  }
-  if (cloud === "azure" && (raw.azure as { deployerPrincipalId?: unknown } | undefined)?.deployerPrincipalId === undefined) {
-    problems.push({
-      path: ["azure", "deployerPrincipalId"],
-      message: "an Azure region needs the Entra ID principal that deploys the platform into its clusters",
-      fix: "pulumi config set --path cellplane:azure.deployerPrincipalId <object id of the group holding the SREs and the CI/control-plane identities>",
-    });
-  }
-  if (cloud && cloud !== "azure" && raw.azure !== undefined) {
-    problems.push({ path: ["azure"], message: `settings for azure are given but this stack's cloud is ${cloud}`, fix: "remove cellplane:azure, or correct cellplane:cloud" });
-  }
-  if (cloud && cloud !== "gcp" && raw.gcp !== undefined) {
-    problems.push({ path: ["gcp"], message: `settings for gcp are given but this stack's cloud is ${cloud}`, fix: "remove cellplane:gcp, or correct cellplane:cloud" });
+  if (cloud) {
+    for (const other of CLOUDS) {
+      if (other !== cloud && raw[other] !== undefined) {
+        problems.push({ path: [other], message: `settings for ${other} are given but this stack's cloud is ${cloud}`, fix: `remove cellplane:${other}, or correct cellplane:cloud` });
+      }
+    }
+    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud]));
   }
   if (apiServer && !apiServer.private && apiServer.authorizedIpRanges.length === 0) {
     problems.push({
@@ -400,6 +379,8 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       cells: cellsOut.sort((a, b) => a.id.localeCompare(b.id)),
       clusters: effectiveClusters(c.cloud, c.clusters, undefined),
       platform: { ...c.platform, charts: { ...DEFAULT_CHARTS, ...stripUndefined(c.platform.charts) } },
+      // The stack's own cloud slice with its defaults, even when the key is absent.
+      [c.cloud]: CLOUD_FACES[c.cloud].config.schema.parse(raw[c.cloud]),
       plans,
     },
   };

@@ -4,6 +4,7 @@ import { rawFromFlatConfig, validateConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
 import { Region } from "./region";
+import { loadProvider } from "../providers";
 
 /**
  * Reads and validates the stack's `cellplane:` config. A mistake ends the run with
@@ -44,7 +45,8 @@ export async function program(): Promise<Record<string, unknown>> {
   if (moved.length > 0) {
     throw new pulumi.RunError(`refusing to move deployed subnets in stack ${pulumi.getStack()}:\n${formatProblems(moved)}`);
   }
-  const region = new Region("region", { stack: pulumi.getStack(), config });
+  const provider = await loadProvider(config.cloud);
+  const region = new Region("region", { stack: pulumi.getStack(), config, provider });
   return {
     cloud: config.cloud,
     region: config.region,

@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegionConfig } from "./config";
 import { Cell } from "./cell";
-import { PROVIDERS } from "../providers";
-import { RegionDns } from "../providers/types";
+import { COMPONENT_TYPES } from "./plan/model";
+import { resourceTags } from "./plan/naming";
+import { CloudProvider, RegionDns } from "../providers/types";
 
 export interface RegionArgs {
   stack: string;
   config: RegionConfig;
+  /** The build face of the region's cloud (providers/index.ts loadProvider). */
+  provider: CloudProvider;
 }
 
 /**
@@ -19,10 +22,9 @@ export class Region extends pulumi.ComponentResource {
   public readonly dns: RegionDns;
 
   constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cellplane:cells:Region", name, {}, opts);
-    const { config, stack } = args;
-    const provider = PROVIDERS[config.cloud];
-    const tags = { ...config.tags, region: config.region, stack, "managed-by": "cellplane" };
+    super(COMPONENT_TYPES.region, name, {}, opts);
+    const { config, stack, provider } = args;
+    const tags = resourceTags(config.tags, config.region, stack);
     this.dns = provider.buildRegionDns({ stack, region: config, tags }, this);
     this.cells = {};
     for (const cell of config.cells) {

@@ -1,26 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockOptions, StrictMocks } from "./mocks";
+import { Registration } from "./registration";
+
+export type { Registration };
 
 /*
  * Runs the real program under Pulumi's mocks and records every registration the
  * way the engine would see it: URN, type, name, parent, inputs (references resolved
  * to mocked ids), dependencies, protect, provider, aliases.
  */
-
-export interface Registration {
-  urn: string;
-  id: string | null;
-  type: string;
-  name: string;
-  custom: boolean;
-  parent: string | null;
-  inputs: Record<string, any>;
-  dependencies: string[];
-  protect: boolean;
-  provider: string | null;
-  ignoreChanges: string[];
-  aliases: string[];
-}
 
 export interface RunResult {
   registrations: Registration[];

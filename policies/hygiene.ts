@@ -1,4 +1,5 @@
-import { NAME_RULES, NameRule, nameProblem } from "../cells/plan/naming";
+import { NAME_RULES } from "../cells/plan/clouds";
+import { NameRule, nameProblem } from "../cells/plan/naming";
 import { ROLES } from "../cells/plan/model";
 import { resourceRule, scopeOf, Subject, violation, ViewSelector, ViewTable } from "./lib/policy";
 import { records, str, stringMap } from "./lib/props";

@@ -2,11 +2,11 @@ import { IPv4, IPv4CidrRange } from "ip-num";
 import { PolicyResource } from "@pulumi/policy";
 import { SMALLEST_CELL_PREFIX } from "../cells/plan/clouds";
 import { prefixOf } from "../cells/plan/ipplan";
-import { FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
+import { flowAllows, FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
 import { Role } from "../cells/plan/model";
-import { nsgAllowsInbound, NsgRuleLike } from "../providers/azure/nsgRules";
 import { resourceRule, roleOf, stackRule, subjectOf, violation, viewsOf } from "./lib/policy";
-import { record, records, str, strings } from "./lib/props";
+import { azureNsgAdmits } from "./lib/reachability";
+import { record, str, strings } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
 import { CLUSTER_TYPES, clusterGraph, clusterTags, POOL_TYPES } from "./views/cluster";
@@ -249,10 +249,6 @@ const PROBES: { protocol: Protocol; port: number }[] = [
   ...[53, 4789, 8472].map((port) => ({ protocol: "udp" as const, port })),
 ];
 
-function expected(from: Role, to: Role, protocol: Protocol, port: number): boolean {
-  return from === to || FLOWS.some((f) => f.from === from && f.to === to && f.protocol === protocol && f.ports.includes(port));
-}
-
 /** An address inside a block, past the addresses clouds reserve at its start. */
 function sampleAddress(cidr: string): string {
   return IPv4.fromNumber(IPv4CidrRange.fromCidr(cidr).getFirst().getValue() + 4n).toString();
@@ -283,12 +279,12 @@ export const isolationMatchesMatrix = stackRule({
       const reported = new Set<string>();
       for (const dst of subnets) {
         const nsg = index.ref(dst.resource, subnetView(dst.resource)?.filterRef, [AZURE.nsg]);
-        const rules: NsgRuleLike[] = nsg ? records(nsg.props.securityRules).map(toNsgRuleLike) : [];
+        const rules = nsg ? (viewsOf(RULE_SET_VIEWS, subjectOf(nsg)) ?? []).flatMap((v) => v.rules) : [];
         for (const src of subnets) {
           const wrong: string[] = [];
           for (const { protocol, port } of PROBES) {
-            const actual = nsgAllowsInbound(rules, { source: src.address, destination: dst.address, protocol, port }, vnetCidrs);
-            if (actual !== expected(src.role, dst.role, protocol, port)) wrong.push(`${protocol}/${port} ${actual ? "allowed" : "denied"}`);
+            const actual = azureNsgAdmits(rules, { source: src.address, destination: dst.address, protocol, port }, vnetCidrs);
+            if (actual !== flowAllows(src.role, dst.role, protocol, port)) wrong.push(`${protocol}/${port} ${actual ? "allowed" : "denied"}`);
           }
           const key = `${nsg?.urn ?? dst.resource.urn}|${src.role}`;
           if (wrong.length === 0 || reported.has(key)) continue;
@@ -308,24 +304,6 @@ export const isolationMatchesMatrix = stackRule({
 function vnetIdOf(subnet: PolicyResource): string | undefined {
   const id = str(subnet.props.id);
   return id && id.toLowerCase().includes("/subnets/") ? id.slice(0, id.toLowerCase().lastIndexOf("/subnets/")) : undefined;
-}
-
-/** NSG rules as the evaluator takes them; fields of other types are dropped, not cast. */
-function toNsgRuleLike(r: Readonly<Record<string, unknown>>): NsgRuleLike {
-  const s = (k: string) => str(r[k]);
-  const l = (k: string) => (Array.isArray(r[k]) ? strings(r[k]) : undefined);
-  return {
-    priority: typeof r.priority === "number" ? r.priority : undefined,
-    direction: s("direction"),
-    access: s("access"),
-    protocol: s("protocol"),
-    sourceAddressPrefix: s("sourceAddressPrefix"),
-    sourceAddressPrefixes: l("sourceAddressPrefixes"),
-    destinationAddressPrefix: s("destinationAddressPrefix"),
-    destinationAddressPrefixes: l("destinationAddressPrefixes"),
-    destinationPortRange: s("destinationPortRange"),
-    destinationPortRanges: l("destinationPortRanges"),
-  };
 }
 
 export const NETWORK_POLICIES = [subnetNatSameZone, clusterSubnetsFiltered, noInternetIngress, cellNetworkMinSize, cellNetworksDisjoint, isolationMatchesMatrix];

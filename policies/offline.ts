@@ -8,6 +8,7 @@ import {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import type { RecordedResource } from "../offline/registration";
 
 /*
  * The offline runner: the pack's own policy objects applied to the resources a
@@ -22,21 +23,7 @@ import {
  * mocked id, the one output the policies rely on.
  */
 
-/** A registration as offline/run.ts records it (a structural subset). */
-export interface RecordedResource {
-  urn: string;
-  id?: string | null;
-  type: string;
-  name: string;
-  parent: string | null;
-  /** Inputs with references resolved and secrets unwrapped. */
-  inputs: Record<string, unknown>;
-  dependencies: readonly string[];
-  protect: boolean;
-  provider: string | null;
-  ignoreChanges?: readonly string[];
-  aliases?: readonly string[];
-}
+export type { RecordedResource };
 
 /** The `--policy-pack-config` file: per policy, a level or an object of level and properties; "all" sets every level. */
 export type PolicyConfigFile = Record<string, unknown>;

@@ -1,12 +1,29 @@
 import { Cloud } from "../cells/plan/model";
-import { awsProvider } from "./aws";
-import { azureProvider } from "./azure";
-import { gcpProvider } from "./gcp";
+import { awsMocks } from "./aws/mocks";
+import { azureMocks } from "./azure/mocks";
+import { gcpMocks } from "./gcp/mocks";
+import { CloudMocks } from "./mocking";
 import { CloudProvider } from "./types";
 
-/** The implementation of each cloud. Adding a cloud is adding a row here and a providers/<cloud> folder. */
-export const PROVIDERS: Record<Cloud, CloudProvider> = {
-  azure: azureProvider,
-  aws: awsProvider,
-  gcp: gcpProvider,
+/** A cloud's build face as the program and the offline runner reach it. */
+export interface CloudHome {
+  /** The build face, loaded on demand: a stack loads its own cloud's SDK and no other. */
+  load(): Promise<CloudProvider>;
+  /** Its strict mocks (no SDK loaded), for the offline runner. */
+  mocks: CloudMocks;
+}
+
+/**
+ * The registry of the clouds' build faces: one row per cloud. With the row in
+ * cells/plan/clouds/index.ts (the pure face), adding a cloud is two rows and two folders.
+ */
+export const CLOUD_HOMES: Record<Cloud, CloudHome> = {
+  azure: { load: async () => (await import("./azure")).azureProvider, mocks: azureMocks },
+  aws: { load: async () => (await import("./aws")).awsProvider, mocks: awsMocks },
+  gcp: { load: async () => (await import("./gcp")).gcpProvider, mocks: gcpMocks },
 };
+
+/** The build face of a cloud. */
+export function loadProvider(cloud: Cloud): Promise<CloudProvider> {
+  return CLOUD_HOMES[cloud].load();
+}

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CellConfig, RegionConfig } from "../cells/config";
 import { CellIpPlan, Cloud, Role } from "../cells/plan/model";
-import { ServiceAccountRef } from "../cells/plan/platform";
 
 /*
- * The one interface every cloud implements. cells/ composes a cell through it and
- * never asks which cloud it is on; a cloud is added by writing providers/<cloud>.
+ * The seam every cloud plugs into. cells/ composes a region and its cells through
+ * CloudProvider and never asks which cloud it is on. A cloud is two homes: its pure
+ * face (cells/plan/clouds/<cloud>.ts: rules, names, VM defaults, config slice) and
+ * its build face (providers/<cloud>/: resources, the data its network hands its
+ * clusters, and its own mocks), plus one row in providers/index.ts and
+ * providers/mocks.ts. What a cloud's network hands its clusters (resource groups,
+ * security groups, route tables, secondary ranges...) stays inside its folder.
  */
 
 /** Everything a cloud needs to build one cell. Plain values decide which resources exist. */
@@ -14,40 +18,8 @@ export interface CellContext {
   region: RegionConfig;
   cell: CellConfig;
   plan: CellIpPlan;
-  /** Tags/labels for every resource of the cell: cell, role (per resource), region, stack and config tags. */
+  /** Tags/labels for every resource of the cell: cell, region, stack and config tags (see cellTags). */
   tags: Record<string, string>;
-}
-
-/** What a cell's network exposes to its clusters and to stack outputs. */
-export interface CellNetwork {
-  /** Where the cell's resources live: the Azure resource group name, the GCP project, the AWS account. */
-  container: pulumi.Output<string>;
-  /** VNET / VPC id. */
-  networkId: pulumi.Output<string>;
-  /** Subnet ids keyed "role/zone/kind" (see subnetKey in cells/plan/ipplan.ts). */
-  subnetIds: Record<string, pulumi.Output<string>>;
-  /** NAT public IP per zone. */
-  natPublicIps: Record<string, pulumi.Output<string>>;
-  /** Resources a cluster must wait for beyond what its inputs reference (NAT attached to every subnet). */
-  readyForClusters: Record<Role, pulumi.Resource[]>;
-}
-
-export interface ClusterOutputs {
-  name: pulumi.Output<string>;
-  id: pulumi.Output<string>;
-  /** HTTPS endpoint of the Kubernetes API server. */
-  apiEndpoint: pulumi.Output<string>;
-  /** OIDC issuer URL for workload identity federation. */
-  oidcIssuerUrl: pulumi.Output<string>;
-  /** Kubeconfig of the cluster: always a secret. */
-  kubeconfig: pulumi.Output<string>;
-  /**
-   * What must exist before anything is deployed into the cluster with this
-   * kubeconfig (the deployer's Kubernetes RBAC role on the cluster).
-   */
-  readyForKubernetes: pulumi.Resource[];
-  /** The user node pools: workloads that do not run on system pools wait for them. */
-  userPools: pulumi.Resource[];
 }
 
 /** What the region stack builds once, above its cells. */
@@ -61,7 +33,7 @@ export interface RegionContext {
 export interface RegionDns {
   /** The zone's name, e.g. eastus2.azure.db.example.com. */
   zoneName: string;
-  /** The zone's cloud id: what identities are scoped to. */
+  /** The zone's cloud id: what the cells' delegations are written into. */
   zoneId: pulumi.Output<string>;
   /** Name servers to delegate the zone to from its parent domain. */
   nameServers: pulumi.Output<string[]>;
@@ -79,6 +51,18 @@ export interface CellDns {
   zoneId: pulumi.Output<string>;
 }
 
+/** What stack outputs and the platform layer read of one cluster. */
+export interface ClusterOutputs {
+  name: pulumi.Output<string>;
+  id: pulumi.Output<string>;
+  /** HTTPS endpoint of the Kubernetes API server. */
+  apiEndpoint: pulumi.Output<string>;
+  /** OIDC issuer URL for workload identity federation. */
+  oidcIssuerUrl: pulumi.Output<string>;
+  /** Kubeconfig of the cluster: always a secret. */
+  kubeconfig: pulumi.Output<string>;
+}
+
 /** Workload-identity metadata of one add-on: on its service account and its pods. */
 export interface WorkloadIdentity {
   serviceAccountLabels: Record<string, string>;
@@ -86,10 +70,29 @@ export interface WorkloadIdentity {
   podLabels: Record<string, string>;
 }
 
+/** A Kubernetes toleration, as Helm values take it. */
+export interface Toleration {
+  key: string;
+  operator: "Exists" | "Equal";
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/**
+ * Which API the cluster serves for the platform's allow rules next to the
+ * default-deny Kubernetes NetworkPolicy. `cilium`: namespaced CiliumNetworkPolicy
+ * (AKS managed Cilium, Cilium on EKS). GKE Dataplane V2 does not serve namespaced
+ * CiliumNetworkPolicy: a GKE build face adds its dialect here, and
+ * components/platform/networkPolicies.ts (a `never`-checked switch) must then say
+ * how the same flows are written in it.
+ */
+export type NetworkPolicyDialect = "cilium";
+
 /**
  * The cloud-specific values the cloud-neutral platform components need on one
  * cluster: who the add-ons are, how cert-manager and external-dns reach the
- * cloud's DNS, and how the cloud's L4 load balancer is annotated.
+ * cloud's DNS, how the cloud's L4 load balancer is annotated, what the cluster's
+ * system pools demand, and what must exist before the platform is installed.
  */
 export interface PlatformBindings {
   /** Identity per DNS-writing service account, keyed "namespace/name". */
@@ -100,32 +103,53 @@ export interface PlatformBindings {
   externalDnsValues: Record<string, unknown>;
   /** Annotations on the Istio gateway's LoadBalancer Service. */
   gatewayServiceAnnotations: Record<string, string>;
+  /** Tolerations that let cluster add-ons run on the cluster's (tainted) system pools; empty when they are not tainted. */
+  systemPoolTolerations: Toleration[];
+  networkPolicyDialect: NetworkPolicyDialect;
+  /** What must exist before anything is deployed into the cluster (the deployer's Kubernetes RBAC). */
+  readyForKubernetes: pulumi.Resource[];
+  /** The user node pools: workloads that do not run on system pools wait for them. */
+  userPools: pulumi.Resource[];
+}
+
+/** One cluster as the cell sees it: its outputs and its platform bindings. */
+export interface ClusterInfra extends ClusterOutputs {
+  platform: PlatformBindings;
+}
+
+/** What a cell's cloud resources hand the rest of the program. */
+export interface CellInfra {
+  /** VNET / VPC id. */
+  networkId: pulumi.Output<string>;
+  /** Subnet ids keyed "role/zone/kind" (subnetKey in cells/plan/ipplan.ts), for stack outputs. */
+  subnetIds: Record<string, pulumi.Output<string>>;
+  /** NAT public IP per zone. */
+  natPublicIps: Record<string, pulumi.Output<string>>;
+  dns: CellDns;
+  clusters: Partial<Record<Role, ClusterInfra>>;
+}
+
+export interface BuildCellArgs {
+  ctx: CellContext;
+  /** The region zone; the cell's zone is delegated from it. */
+  regionDns: RegionDns;
+  /** The Cell component: the parent of everything the cloud builds for the cell. */
+  parent: pulumi.ComponentResource;
 }
 
 export interface CloudProvider {
   cloud: Cloud;
   /**
-   * True when this cloud builds real resources. The AWS and GCP implementations plan
-   * their IP layout today and build resources in their own issues; `plan` says so.
+   * True when this cloud builds real resources. A cloud whose build face is not
+   * written yet plans its IP layout only (providers/planOnly.ts), and `plan` says so.
    */
   buildsResources: boolean;
-  buildNetwork(ctx: CellContext, parent: pulumi.ComponentResource): CellNetwork;
-  buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>>;
   /** The region zone. Built once per stack, before and independent of the cells. */
   buildRegionDns(ctx: RegionContext, parent: pulumi.ComponentResource): RegionDns;
-  /** The cell's zone `<cell>.<region zone>` and its delegation from the region zone. */
-  buildCellDns(ctx: CellContext, network: CellNetwork, region: RegionDns, parent: pulumi.ComponentResource): CellDns;
   /**
-   * Identities of a cluster's DNS-writing add-ons (`writers`), scoped to the cell
-   * zone only, and the cloud's values for the platform charts.
+   * One cell: network, clusters, the cell's DNS zone and its delegation, and per
+   * cluster the identities and values of the platform layer. Cells never wait on
+   * each other, and a cell's clusters never wait on each other.
    */
-  bindPlatform(
-    ctx: CellContext,
-    network: CellNetwork,
-    role: Role,
-    cluster: ClusterOutputs,
-    dns: CellDns,
-    writers: ServiceAccountRef[],
-    parent: pulumi.ComponentResource,
-  ): PlatformBindings;
+  buildCell(args: BuildCellArgs): CellInfra;
 }

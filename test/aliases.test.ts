@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import * as network from "@pulumi/azure-native/network";
 import { isVersionedTypeAlias, registerAliasTransformation } from "../cells/aliases";
-import { MOCK_SUBSCRIPTION } from "../offline/mocks";
+import { MOCK_SUBSCRIPTION } from "../providers/azure/mocks";
 import { runProgram } from "../offline/run";
 import { sharedRun } from "./helpers";
 

@@ -4,9 +4,11 @@ import { IPv4, IPv4CidrRange } from "ip-num";
 import { program } from "../cells/program";
 import { validateConfig } from "../cells/config";
 import { FLOWS, INGRESS } from "../cells/plan/isolation";
-import { NAME_RULES, nameProblem } from "../cells/plan/naming";
+import { NAME_RULES } from "../cells/plan/clouds";
+import { nameProblem } from "../cells/plan/naming";
 import { ROLES, Role } from "../cells/plan/model";
-import { nsgAllowsInbound, NsgRuleLike } from "../providers/azure/nsgRules";
+import { azureNsgAdmits } from "../policies/lib/reachability";
+import { azureNsgRules } from "../policies/views/network";
 import { mockGuid } from "../offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
 import { loadStackFile } from "../offline/stackfile";
@@ -136,13 +138,13 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     const ports = [22, 53, 443, 8123, 8443, 9000, 9004, 9005, 9181, 9363, 9440, 10250];
     for (const to of ROLES) {
       const nsgSubnet = subnets.find((s) => new RegExp(`^${cell}-${to}-z\\d-`).test(s.name))!;
-      const rules = ids.get(nsgSubnet.inputs.networkSecurityGroup.id)!.inputs.securityRules as NsgRuleLike[];
+      const rules = azureNsgRules(ids.get(nsgSubnet.inputs.networkSecurityGroup.id)!.inputs.securityRules);
       for (const from of ROLES) {
         for (const port of ports) {
           const expected = from === to || FLOWS.some((f) => f.from === from && f.to === to && f.ports.includes(port));
           for (const src of sample(from)) {
             for (const dst of sample(to)) {
-              const actual = nsgAllowsInbound(rules, { source: src, destination: dst, protocol: "tcp", port }, vnet);
+              const actual = azureNsgAdmits(rules, { source: src, destination: dst, protocol: "tcp", port }, vnet);
               expect(actual, `${from} ${src} -> ${to} ${dst}:${port}`).to.equal(expected);
             }
           }
@@ -151,7 +153,7 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       // From the Internet: only the listed ingress ports, only from the allow-list.
       for (const port of ports) {
         const expected = INGRESS.some((i) => i.role === to && i.ports.includes(port));
-        expect(nsgAllowsInbound(rules, { source: "198.18.0.1", destination: sample(to)[0], protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
+        expect(azureNsgAdmits(rules, { source: "198.18.0.1", destination: sample(to)[0], protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
       }
     }
   });

@@ -94,9 +94,9 @@ describe("stack config (cells/config.ts)", () => {
     const azure = exampleRaw("prod-azure");
     azure.azure = { ...azure.azure, kubeloginMode: "workloadidentity" };
     const ok = validateConfig(azure);
-    expect(ok.ok && ok.value.azure.kubeloginMode).to.equal("workloadidentity");
+    expect(ok.ok && ok.value.azure?.kubeloginMode).to.equal("workloadidentity");
     const defaulted = validateConfig(exampleRaw("prod-azure"));
-    expect(defaulted.ok && defaulted.value.azure.kubeloginMode).to.equal("azurecli");
+    expect(defaulted.ok && defaulted.value.azure?.kubeloginMode).to.equal("azurecli");
     azure.azure = { ...azure.azure, kubeloginMode: "password" };
     expect(pathsOf(azure)).to.deep.equal(["cellplane:azure.kubeloginMode"]);
     const aws = exampleRaw("prod-aws");

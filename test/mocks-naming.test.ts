@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { StrictMocks } from "../offline/mocks";
-import { NAME_RULES, nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
+import { NAME_RULES } from "../cells/plan/clouds";
+import { nameProblem, physicalName, stableGuid } from "../cells/plan/naming";
 import { flattenStackConfig } from "../offline/stackfile";
 
 describe("strict mocks", () => {
@@ -12,7 +13,7 @@ describe("strict mocks", () => {
 
   it("throws on an Azure resource type without an id format", () => {
     expect(() => mocks.newResource({ type: "azure-native:storage:StorageAccount", name: "x", inputs: { resourceGroupName: "rg" }, custom: true })).to.throw(
-      "no id format for resource type azure-native:storage:StorageAccount",
+      "no mock for resource type azure-native:storage:StorageAccount; add one to providers/azure/mocks.ts",
     );
   });
 

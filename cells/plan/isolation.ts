@@ -1,4 +1,4 @@
-import { ROLES, Role } from "./model";
+import { CellIpPlan, Role } from "./model";
 
 /*
  * The single truth for traffic between the clusters of a cell. NSG rules (Azure),
@@ -73,18 +73,22 @@ export const INGRESS: readonly Ingress[] = [
   { role: "data-plane-mgmt", protocol: "tcp", ports: [443], why: "the control plane calls the data-plane API through its Istio gateway", slot: 2 },
 ];
 
-/** The allowed (from, to) pairs with their ports, including every role to itself. */
-export function allowedPairs(): Map<string, { protocol: Protocol; ports: number[] | "all" }[]> {
-  const m = new Map<string, { protocol: Protocol; ports: number[] | "all" }[]>();
-  for (const r of ROLES) m.set(`${r}->${r}`, [{ protocol: "tcp", ports: "all" }, { protocol: "udp", ports: "all" }]);
-  for (const f of FLOWS) {
-    const k = `${f.from}->${f.to}`;
-    m.set(k, [...(m.get(k) ?? []), { protocol: f.protocol, ports: f.ports }]);
-  }
-  return m;
-}
-
-/** Flows into `role` from other roles. */
+/** Flows into `role` from other roles: what the role's NSG, security group or firewall admits from them. */
 export function flowsInto(role: Role): Flow[] {
   return FLOWS.filter((f) => f.to === role && f.from !== role);
+}
+
+/** Whether the matrix lets `from` reach `to` on a port: a role reaches itself on everything, others only on listed flows. */
+export function flowAllows(from: Role, to: Role, protocol: Protocol, port: number): boolean {
+  return from === to || FLOWS.some((f) => f.from === from && f.to === to && f.protocol === protocol && f.ports.includes(port));
+}
+
+/** Whether the matrix lets the Internet (the ingress allow-list) reach `role` on a port. */
+export function ingressAllows(role: Role, protocol: Protocol, port: number): boolean {
+  return INGRESS.some((i) => i.role === role && i.protocol === protocol && i.ports.includes(port));
+}
+
+/** The address blocks of a role in a cell's plan (its node and pod subnets or ranges): what the role's traffic comes from. */
+export function roleCidrs(plan: CellIpPlan, role: Role): string[] {
+  return plan.subnets.filter((s) => s.role === role).map((s) => s.cidr);
 }

@@ -8,6 +8,16 @@ export const ROLES = ["proxy", "data-plane-mgmt", "data-plane"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const CLOUDS = ["azure", "aws", "gcp"] as const;
+
+/**
+ * Type tokens of cellplane's own components. Part of every child's URN: changing
+ * one moves every resource below it (ship an alias).
+ */
+export const COMPONENT_TYPES = {
+  region: "cellplane:cells:Region",
+  cell: "cellplane:cells:Cell",
+  clusterPlatform: "cellplane:platform:ClusterPlatform",
+} as const;
 export type Cloud = (typeof CLOUDS)[number];
 
 /**

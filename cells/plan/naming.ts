@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Cloud, Role } from "./model";
+import { Role } from "./model";
 
 /*
  * Names. Two kinds, never mixed up:
@@ -27,44 +27,6 @@ export interface NameRule {
   /** The rule in words, for error messages. */
   says: string;
 }
-
-const alnumHyphen = (min: number, max: number): NameRule => ({
-  min,
-  max,
-  pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-  says: `${min}-${max} lowercase letters, digits and hyphens, starting and ending with a letter or digit`,
-});
-
-/** The cloud's naming rules for the kinds of resources cellplane creates. */
-export const NAME_RULES = {
-  azure: {
-    resourceGroup: { min: 1, max: 90, pattern: /^[-\w.()]*[-\w()]$/, says: "1-90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.'" },
-    virtualNetwork: { min: 2, max: 64, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "2-64 letters, digits, '-', '_' and '.', starting with a letter or digit" },
-    subnet: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
-    natGateway: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
-    publicIp: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
-    networkSecurityGroup: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
-    securityRule: { min: 1, max: 80, pattern: /^[a-zA-Z0-9]([-\w.]*\w)?$/, says: "1-80 letters, digits, '-', '_' and '.'" },
-    managedCluster: { min: 1, max: 63, pattern: /^[a-zA-Z0-9]([-\w]*[a-zA-Z0-9])?$/, says: "1-63 letters, digits, '-' and '_', starting and ending with a letter or digit" },
-    dnsPrefix: alnumHyphen(1, 54),
-    agentPool: { min: 1, max: 12, pattern: /^[a-z][a-z0-9]*$/, says: "1-12 lowercase letters and digits, starting with a letter" },
-    userAssignedIdentity: { min: 3, max: 128, pattern: /^[a-zA-Z0-9][-\w]*$/, says: "3-128 letters, digits, '-' and '_'" },
-    keyVault: { min: 3, max: 24, pattern: /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$/, says: "3-24 letters, digits and '-', starting with a letter, no '--'; globally unique" },
-    logAnalyticsWorkspace: { min: 4, max: 63, pattern: /^[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9]$/, says: "4-63 letters, digits and '-', starting and ending with a letter or digit" },
-  },
-  aws: {
-    eksCluster: { min: 1, max: 100, pattern: /^[0-9A-Za-z][A-Za-z0-9\-_]*$/, says: "1-100 letters, digits, '-' and '_'" },
-    nodeGroup: { min: 1, max: 63, pattern: /^[0-9A-Za-z][A-Za-z0-9\-_]*$/, says: "1-63 letters, digits, '-' and '_'" },
-    iamRole: { min: 1, max: 64, pattern: /^[\w+=,.@-]+$/, says: "1-64 letters, digits and '+=,.@-_'" },
-  },
-  gcp: {
-    network: alnumHyphen(1, 63),
-    subnetwork: alnumHyphen(1, 63),
-    gkeCluster: alnumHyphen(1, 40),
-    nodePool: alnumHyphen(1, 40),
-    serviceAccount: alnumHyphen(6, 30),
-  },
-} as const satisfies Record<Cloud, Record<string, NameRule>>;
 
 /** Why `name` breaks `rule`, or null when it does not. */
 export function nameProblem(name: string, rule: NameRule): string | null {
@@ -98,4 +60,12 @@ export function stableGuid(seed: string): string {
   const h = createHash("sha1").update(`cellplane:${seed}`).digest("hex");
   const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Tags (labels) of every resource of a region stack: the config's own tags, then
+ * the ones cellplane owns. A cell's resources also carry `cell`.
+ */
+export function resourceTags(userTags: Record<string, string>, region: string, stack: string, cellId?: string): Record<string, string> {
+  return { ...userTags, ...(cellId === undefined ? {} : { cell: cellId }), region, stack, "managed-by": "cellplane" };
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { RegionConfig } from "../../cells/config";
 import { HTTPS_PORTS } from "../../cells/plan/isolation";
-import { CellIpPlan, Role } from "../../cells/plan/model";
+import { CellIpPlan, COMPONENT_TYPES, Role } from "../../cells/plan/model";
 import { certificateDnsNames, gatewayPorts, hasAddon, ingressHostnames, txtOwnerId } from "../../cells/plan/platform";
 import { PlatformBindings } from "../../providers/types";
 import { platformNamespaces, platformPolicies } from "./networkPolicies";
@@ -29,10 +29,7 @@ export interface ClusterPlatformArgs {
   kubeconfig: pulumi.Input<string>;
   /** The cluster's cloud id: the provider is replaced only if this changes, never for a kubeconfig refresh. */
   clusterId: pulumi.Input<string>;
-  /** What must exist before anything is applied to the cluster (the deployer's RBAC). */
-  readyForKubernetes: pulumi.Resource[];
-  /** User node pools: Istio runs there, not on the tainted system pools. */
-  userPools: pulumi.Resource[];
+  /** The cloud's values for this cluster, and what the platform waits for (the deployer's RBAC, the user pools). */
   bindings: PlatformBindings;
 }
 
@@ -63,14 +60,14 @@ export class ClusterPlatform extends pulumi.ComponentResource {
   public readonly releases: Record<string, k8s.helm.v3.Release>;
 
   constructor(name: string, args: ClusterPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cellplane:platform:ClusterPlatform", name, {}, opts);
+    super(COMPONENT_TYPES.clusterPlatform, name, {}, opts);
     const { role, zone } = args;
 
     const provider = new k8s.Provider(
       `${name}-k8s`,
       { kubeconfig: args.kubeconfig, clusterIdentifier: args.clusterId, deleteUnreachable: false },
       // Why: Kubernetes calls fail with 403 until the deployer holds its RBAC role on the cluster.
-      { parent: this, dependsOn: args.readyForKubernetes },
+      { parent: this, dependsOn: args.bindings.readyForKubernetes },
     );
     const o = { parent: this, provider };
 
@@ -81,7 +78,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
       ]),
     );
 
-    for (const p of platformPolicies(role, args.plan, args.platform.ingressAllowList)) {
+    for (const p of platformPolicies(role, args.plan, args.platform.ingressAllowList, args.bindings.networkPolicyDialect)) {
       const metadata = { name: p.name, namespace: namespaces[p.namespace].metadata.name };
       if (p.kind === "NetworkPolicy") {
         new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${p.namespace}-${p.name}`, { metadata, spec: p.spec }, o);
@@ -106,7 +103,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           cleanupOnFail: true,
           timeout: 900,
         },
-        { ...o, dependsOn: istioOrder(r.chart, this.releases, args.userPools) },
+        { ...o, dependsOn: istioOrder(r.chart, this.releases, args.bindings.userPools) },
       );
       this.releases[r.release] = rel;
     }

@@ -1,7 +1,8 @@
 import type { types } from "@pulumi/kubernetes";
-import { FLOWS } from "../../cells/plan/isolation";
+import { FLOWS, roleCidrs } from "../../cells/plan/isolation";
 import { CellIpPlan, Role } from "../../cells/plan/model";
 import { gatewayPorts, hasAddon, PLATFORM_NAMESPACES, PlatformNamespace } from "../../cells/plan/platform";
+import { NetworkPolicyDialect } from "../../providers/types";
 import { GATEWAY_SELECTOR } from "./values";
 
 /*
@@ -50,7 +51,20 @@ export function platformNamespaces(role: Role): PlatformNamespace[] {
  * gateway reaches its backends, the ClickHouse pods of the data-plane cluster, by
  * their VNET/VPC addresses on the ports the isolation matrix allows.
  */
-export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[]): PolicySpec[] {
+export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[], dialect: NetworkPolicyDialect): PolicySpec[] {
+  switch (dialect) {
+    case "cilium":
+      return ciliumPolicies(role, plan, ingressAllowList);
+    default: {
+      // A new dialect (GKE Dataplane V2 serves no namespaced CiliumNetworkPolicy) must say how the same flows are written.
+      const unknown: never = dialect;
+      throw new Error(`platform: no network policies written for dialect ${String(unknown)}`);
+    }
+  }
+}
+
+/** The allow rules as namespaced CiliumNetworkPolicies, next to a Kubernetes default-deny per namespace. */
+function ciliumPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[]): PolicySpec[] {
   const out: PolicySpec[] = [];
   for (const ns of platformNamespaces(role)) {
     out.push({ name: "default-deny", namespace: ns, kind: "NetworkPolicy", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
@@ -96,7 +110,7 @@ export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList:
 /** Gateway egress to other clusters of the cell: the isolation flows that pass through the gateway. */
 function backendsOutsideTheCluster(role: Role, plan: CellIpPlan): Record<string, unknown>[] {
   return FLOWS.filter((f) => f.from === role && f.viaGateway).map((f) => ({
-    toCIDRSet: plan.subnets.filter((s) => s.role === f.to).map((s) => ({ cidr: s.cidr })),
+    toCIDRSet: roleCidrs(plan, f.to).map((cidr) => ({ cidr })),
     toPorts: [{ ports: f.ports.map((p) => ({ port: String(p), protocol: f.protocol.toUpperCase() })) }],
   }));
 }

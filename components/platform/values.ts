@@ -35,9 +35,6 @@ export function acmeServerUrl(server: keyof typeof ACME_SERVERS): string {
   return ACME_SERVERS[server];
 }
 
-/** Add-ons are cluster infrastructure: they may run on the system pools, which carry this taint. */
-const TOLERATE_SYSTEM_POOLS = [{ key: "CriticalAddonsOnly", operator: "Exists", effect: "NoSchedule" }];
-
 function release(key: ChartKey, chart: string, releaseName: string, namespace: string, version: string, values: ReleaseSpec["values"]): ReleaseSpec {
   return { release: releaseName, chart, version, repo: CHART_SOURCES[key].repo, namespace, values };
 }
@@ -57,16 +54,18 @@ function identityOf(b: PlatformBindings, sa: { namespace: string; name: string }
 
 export function certManagerRelease(version: string, b: PlatformBindings): ReleaseSpec {
   const sa = DNS_WRITERS.certManager;
+  // Add-ons are cluster infrastructure: they may run on the system pools, whose taint the cloud names.
+  const tolerations = b.systemPoolTolerations;
   return release("certManager", "cert-manager", "cert-manager", sa.namespace, version, {
     // CRDs come with the chart and stay when the release is removed: deleting them
     // would delete every Certificate in the cluster.
     crds: { enabled: true, keep: true },
     replicaCount: 2,
     ...identityValues(identityOf(b, sa)),
-    tolerations: TOLERATE_SYSTEM_POOLS,
-    webhook: { replicaCount: 2, tolerations: TOLERATE_SYSTEM_POOLS },
-    cainjector: { tolerations: TOLERATE_SYSTEM_POOLS },
-    startupapicheck: { tolerations: TOLERATE_SYSTEM_POOLS },
+    tolerations,
+    webhook: { replicaCount: 2, tolerations },
+    cainjector: { tolerations },
+    startupapicheck: { tolerations },
   });
 }
 
@@ -84,7 +83,7 @@ export function externalDnsRelease(version: string, b: PlatformBindings, zone: s
     policy: "sync",
     // TXT ownership records cannot start with "*": name them "wildcard" instead.
     extraArgs: ["--txt-wildcard-replacement=wildcard"],
-    tolerations: TOLERATE_SYSTEM_POOLS,
+    tolerations: b.systemPoolTolerations,
   });
 }
 

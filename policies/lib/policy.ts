@@ -6,7 +6,7 @@ import {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { ROLES, Role } from "../../cells/plan/model";
+import { COMPONENT_TYPES, ROLES, Role } from "../../cells/plan/model";
 import { Props, record } from "./props";
 import { StackIndex } from "./stack";
 
@@ -126,7 +126,7 @@ export interface Scope {
 /** Roles longest first, so "data-plane-mgmt" is not read as "data-plane". */
 const ROLES_LONGEST_FIRST = [...ROLES].sort((a, b) => b.length - a.length);
 
-const CELL_TYPE = "cellplane:cells:Cell";
+const CELL_TYPE = COMPONENT_TYPES.cell;
 const typeChain = (urn: string): string[] => (urn.split("::")[2] ?? "").split("$");
 
 /**

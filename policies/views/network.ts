@@ -3,7 +3,11 @@ import { Cloud } from "../../cells/plan/model";
 import { at, num, oneOrMany, Props, records, str, strings, stringMap } from "../lib/props";
 import { subjectOf, ViewTable, viewsOf } from "../lib/policy";
 import { StackIndex } from "../lib/stack";
+import { ALL_PORTS, IngressRule, parsePorts, PortRange } from "../lib/reachability";
 import { AWS, AZURE, GCP } from "../lib/types";
+
+export { ALL_PORTS, parsePorts };
+export type { IngressRule, PortRange };
 
 /*
  * Networks, subnets, NAT gateways and filtering rules of the three clouds as
@@ -174,26 +178,6 @@ export function servingNats(index: StackIndex): (subnet: PolicyResource) => Serv
 // ---------------------------------------------------------------------------
 // Filtering rules (NSG rules, security group rules, firewall rules)
 
-/** A port range, both ends inclusive. */
-export interface PortRange {
-  from: number;
-  to: number;
-}
-
-export const ALL_PORTS: PortRange = { from: 0, to: 65535 };
-
-/** One inbound rule in neutral form. */
-export interface IngressRule {
-  name: string;
-  allow: boolean;
-  /** "tcp", "udp", "*" (any) or another protocol name. */
-  protocol: string;
-  sources: string[];
-  ports: PortRange[];
-  /** Lower runs first (Azure, GCP); undefined where order does not matter (AWS). */
-  priority: number | undefined;
-}
-
 /** The inbound rules of one NSG, security group or firewall, with the role it guards. */
 export interface RuleSetView {
   cloud: Cloud;
@@ -208,12 +192,6 @@ export function isPublicSource(source: string): boolean {
   return ["*", "0.0.0.0/0", "::/0", "internet", "any"].includes(source.toLowerCase());
 }
 
-export function parsePorts(spec: string): PortRange | undefined {
-  if (spec === "*") return ALL_PORTS;
-  const m = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
-  return m ? { from: Number(m[1]), to: Number(m[2] ?? m[1]) } : undefined;
-}
-
 function azureRule(r: Props, fallbackName: string): IngressRule | undefined {
   if ((str(r.direction) ?? "Inbound") !== "Inbound") return undefined;
   const ports = [...oneOrMany(r.destinationPortRange), ...strings(r.destinationPortRanges)];
@@ -222,6 +200,7 @@ function azureRule(r: Props, fallbackName: string): IngressRule | undefined {
     allow: str(r.access) === "Allow",
     protocol: (str(r.protocol) ?? "*").toLowerCase(),
     sources: [...oneOrMany(r.sourceAddressPrefix), ...strings(r.sourceAddressPrefixes)],
+    destinations: [...oneOrMany(r.destinationAddressPrefix), ...strings(r.destinationAddressPrefixes)],
     ports: ports.map(parsePorts).filter((p): p is PortRange => p !== undefined),
     priority: num(r.priority),
   };
@@ -238,6 +217,8 @@ function awsRule(r: Props, name: string, protocolKey: "protocol" | "ipProtocol")
     allow: true,
     protocol: all ? "*" : protocol.toLowerCase(),
     sources: [...oneOrMany(r.cidrBlocks), ...oneOrMany(r.ipv6CidrBlocks), ...oneOrMany(r.cidrIpv4), ...oneOrMany(r.cidrIpv6)],
+    // A security group's rules apply to the interfaces it is attached to.
+    destinations: ["*"],
     ports: all || from === undefined || from < 0 ? [ALL_PORTS] : [{ from, to: to ?? from }],
     priority: undefined,
   };
@@ -246,23 +227,31 @@ function awsRule(r: Props, name: string, protocolKey: "protocol" | "ipProtocol")
 function gcpRules(p: Props, name: string): IngressRule[] {
   if ((str(p.direction) ?? "INGRESS") !== "INGRESS") return [];
   const sources = strings(p.sourceRanges);
+  // Targets (service accounts, tags) decide where a firewall rule applies; destinationRanges narrow it.
+  const destinations = strings(p.destinationRanges).length > 0 ? strings(p.destinationRanges) : ["*"];
   const priority = num(p.priority) ?? 1000;
   const rule = (r: Props, allow: boolean): IngressRule => ({
     name,
     allow,
     protocol: (str(r.protocol) ?? "all") === "all" ? "*" : (str(r.protocol) ?? "*").toLowerCase(),
     sources,
+    destinations,
     ports: strings(r.ports).length === 0 ? [ALL_PORTS] : strings(r.ports).map(parsePorts).filter((x): x is PortRange => x !== undefined),
     priority,
   });
   return [...records(p.allows).map((r) => rule(r, true)), ...records(p.denies).map((r) => rule(r, false))];
 }
 
+/** The inbound rules of an NSG's `securityRules`, in neutral form. */
+export function azureNsgRules(securityRules: unknown): IngressRule[] {
+  return records(securityRules).flatMap((r, i) => azureRule(r, `rule ${i}`) ?? []);
+}
+
 export const RULE_SET_VIEWS: ViewTable<RuleSetView> = {
   [AZURE.nsg]: ({ props: p }) => ({
     cloud: "azure",
     tags: stringMap(p.tags),
-    rules: records(p.securityRules).flatMap((r, i) => azureRule(r, `rule ${i}`) ?? []),
+    rules: azureNsgRules(p.securityRules),
     field: "securityRules",
   }),
   [AZURE.securityRule]: ({ props: p, name }) => ({ cloud: "azure", tags: {}, rules: [azureRule(p, name)].filter((r): r is IngressRule => r !== undefined), field: "the rule" }),

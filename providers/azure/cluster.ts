@@ -1,25 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { ClusterSettings } from "../../cells/config";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
-import { stableGuid } from "../../cells/plan/naming";
-import { CellContext, CellNetwork, ClusterOutputs } from "../types";
+import { azureSettings } from "../../cells/plan/clouds/azure";
+import { CellContext, ClusterOutputs, Toleration } from "../types";
 import { CellKms, kmsAccess } from "./kms";
 import { withKubeloginMode } from "./kubeconfig";
 import { auditLogs } from "./logging";
 import { azureNames } from "./names";
-
-/** Built-in role "Network Contributor": AKS needs it on the VNET to use custom subnets and a NAT gateway. */
-export const NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-
-/** Built-in role "Azure Kubernetes Service RBAC Cluster Admin": what the deployer needs to install the platform. */
-export const AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
+import { AzureNetwork } from "./network";
+import { roleAssignment } from "./rbac";
 
 /** Taint that keeps user workloads off system pools. */
 const SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule";
+
+/** What lets cluster add-ons run on the system pools despite SYSTEM_TAINT (AKS's own convention). */
+export const SYSTEM_POOL_TOLERATIONS: Toleration[] = [{ key: "CriticalAddonsOnly", operator: "Exists", effect: "NoSchedule" }];
 
 interface PoolSpec {
   mode: "System" | "User";
@@ -71,12 +69,6 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
   opts,
 });
 
-/**
- * One AKS cluster of a cell: its control-plane identity with Network Contributor
- * on the cell's VNET, the cluster on managed Cilium without overlay, one system and
- * one user pool per zone, secrets encrypted with the cell's key, audit logs to the
- * cell's workspace, and the maintenance window.
- */
 /** What a cell's clusters share within the cell. */
 export interface CellServices {
   /** Log Analytics workspace receiving the clusters' audit logs. */
@@ -85,14 +77,35 @@ export interface CellServices {
   kms: CellKms;
 }
 
-export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNetwork, services: CellServices, parent: pulumi.Resource): ClusterOutputs {
+/** A built cluster: its outputs, and what the platform layer on it waits for. */
+export interface AzureCluster extends ClusterOutputs {
+  /** The deployer's Kubernetes RBAC role on the cluster: Kubernetes calls fail with 403 before it exists. */
+  readyForKubernetes: pulumi.Resource[];
+  userPools: pulumi.Resource[];
+}
+
+export interface AzureClusterArgs {
+  ctx: CellContext;
+  role: Role;
+  network: AzureNetwork;
+  services: CellServices;
+  parent: pulumi.Resource;
+}
+
+/**
+ * One AKS cluster of a cell: its control-plane identity with Network Contributor
+ * on the cell's VNET, the cluster on managed Cilium without overlay, one system and
+ * one user pool per zone, secrets encrypted with the cell's key, audit logs to the
+ * cell's workspace, and the maintenance window.
+ */
+export function buildAzureCluster({ ctx, role, network, services, parent }: AzureClusterArgs): AzureCluster {
   const { cell, plan, region } = ctx;
   const id = cell.id;
   const name = `${id}-${role}`;
   const o = { parent };
   const settings = cell.clusters[role];
   const tags = { ...ctx.tags, role };
-  const resourceGroupName = network.container;
+  const resourceGroupName = network.resourceGroupName;
   const location = region.region;
   const subnet = (zone: string, kind: "nodes" | "pods") => network.subnetIds[subnetKey({ role, zone, kind })];
 
@@ -102,17 +115,10 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
     o,
   );
 
-  const client = authorization.getClientConfigOutput({ parent });
-  const networkContributor = new authorization.RoleAssignment(
+  const networkContributor = roleAssignment(
     `${name}-network-contributor`,
-    {
-      roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/network-contributor`),
-      // Scoped to the cell's VNET only: not the resource group, never the subscription.
-      scope: network.networkId,
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${NETWORK_CONTRIBUTOR_ROLE}`,
-      principalId: identity.principalId,
-      principalType: "ServicePrincipal",
-    },
+    // Scoped to the cell's VNET only: not the resource group, never the subscription.
+    { meaning: `${ctx.stack}/${id}/${role}/network-contributor`, scope: network.vnetId, role: "networkContributor", principalId: identity.principalId },
     o,
   );
 
@@ -219,24 +225,19 @@ export function buildAzureCluster(ctx: CellContext, role: Role, network: CellNet
   // need this role on this cluster (and no wider) to install the platform. The
   // principal is a configured group, never "whoever runs Pulumi now": a principal
   // change would be an update Azure refuses, in every cell at once.
-  const deployer = region.azure.deployerPrincipalId;
+  const azure = azureSettings(region);
+  const deployer = azure.deployerPrincipalId;
   if (!deployer) throw new Error("cellplane:azure.deployerPrincipalId is unset; config validation requires it on Azure");
-  const deployerAdmin = new authorization.RoleAssignment(
+  const deployerAdmin = roleAssignment(
     `${name}-deployer-admin`,
-    {
-      roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/deployer-cluster-admin`),
-      scope: cluster.id,
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${AKS_RBAC_CLUSTER_ADMIN_ROLE}`,
-      principalId: deployer,
-      principalType: region.azure.deployerPrincipalType,
-    },
+    { meaning: `${ctx.stack}/${id}/${role}/deployer-cluster-admin`, scope: cluster.id, role: "aksRbacClusterAdmin", principalId: deployer, principalType: azure.deployerPrincipalType },
     o,
   );
 
   // "exec" format: kubelogin fetches an Entra token; the login mode comes from config.
   const creds = containerservice.listManagedClusterUserCredentialsOutput({ resourceGroupName, resourceName: cluster.name, format: "exec" }, { parent });
   const kubeconfig = pulumi.secret(
-    creds.kubeconfigs.apply((k) => withKubeloginMode(Buffer.from(k?.[0]?.value ?? "", "base64").toString("utf8"), region.azure.kubeloginMode)),
+    creds.kubeconfigs.apply((k) => withKubeloginMode(Buffer.from(k?.[0]?.value ?? "", "base64").toString("utf8"), azure.kubeloginMode)),
   );
 
   return {

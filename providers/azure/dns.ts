@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as dns from "@pulumi/azure-native/dns";
 import * as resources from "@pulumi/azure-native/resources";
 import { cellDomain } from "../../cells/plan/platform";
-import { CellContext, CellDns, CellNetwork, RegionContext, RegionDns } from "../types";
+import { CellContext, CellDns, RegionContext, RegionDns } from "../types";
 import { azureNames } from "./names";
 
 /**
@@ -27,12 +27,12 @@ export function buildAzureRegionDns(ctx: RegionContext, parent: pulumi.Resource)
  * the cell removes its delegation and every record under it, so no name is left
  * pointing at an address the cell has released.
  */
-export function buildAzureCellDns(ctx: CellContext, network: CellNetwork, region: RegionDns, parent: pulumi.Resource): CellDns {
+export function buildAzureCellDns(ctx: CellContext, resourceGroupName: pulumi.Input<string>, region: RegionDns, parent: pulumi.Resource): CellDns {
   const id = ctx.cell.id;
   const zoneName = cellDomain(id, region.zoneName);
   const zone = new dns.Zone(
     `${id}-dns-zone`,
-    { resourceGroupName: network.container, zoneName, location: "global", zoneType: "Public", tags: ctx.tags },
+    { resourceGroupName, zoneName, location: "global", zoneType: "Public", tags: ctx.tags },
     { parent, protect: ctx.region.protect },
   );
   new dns.RecordSet(

@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import { ROLES, Role } from "../../cells/plan/model";
-import { CellContext, CellNetwork, CloudProvider, ClusterOutputs } from "../types";
+import { dnsWritersFor } from "../../cells/plan/platform";
+import { BuildCellArgs, CellInfra, CloudProvider, ClusterInfra } from "../types";
 import { buildAzureCluster } from "./cluster";
 import { buildAzureCellDns, buildAzureRegionDns } from "./dns";
 import { buildCellKms } from "./kms";
@@ -8,24 +8,34 @@ import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
 
-/**
- * Azure: a DNS zone per region; per cell a delegated child zone, a resource group, VNET + zonal NAT + NSGs,
- * three AKS clusters on managed Cilium, and workload identities for the platform.
+/*
+ * Azure's build face: a DNS zone per region; per cell a resource group, VNET +
+ * zonal NAT + NSGs, three AKS clusters on managed Cilium, an audit-log workspace
+ * and a KMS key shared by the cell's clusters (never by cells), a delegated child
+ * zone, and workload identities for the platform. Its pure face is
+ * cells/plan/clouds/azure.ts; its mocks are ./mocks.ts.
  */
+
+function buildAzureCell({ ctx, regionDns, parent }: BuildCellArgs): CellInfra {
+  const rg = buildResourceGroup(ctx, parent);
+  const network = buildAzureNetwork(ctx, rg, parent);
+  const services = { logWorkspaceId: buildCellLogWorkspace(ctx, network.resourceGroupName, parent).id, kms: buildCellKms(ctx, network.resourceGroupName, parent) };
+  // The three clusters of a cell do not wait on each other.
+  const clusters = Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster({ ctx, role, network, services, parent })]));
+  const dns = buildAzureCellDns(ctx, network.resourceGroupName, regionDns, parent);
+  const built: Partial<Record<Role, ClusterInfra>> = {};
+  for (const role of ROLES) {
+    const cluster = clusters[role];
+    const platform = bindAzurePlatform({ ctx, network, role, cluster, dns, writers: dnsWritersFor(role), parent });
+    const { readyForKubernetes: _r, userPools: _u, ...outputs } = cluster;
+    built[role] = { ...outputs, platform };
+  }
+  return { networkId: network.vnetId, subnetIds: network.subnetIds, natPublicIps: network.natPublicIps, dns, clusters: built };
+}
+
 export const azureProvider: CloudProvider = {
   cloud: "azure",
   buildsResources: true,
-  buildNetwork(ctx: CellContext, parent: pulumi.ComponentResource): CellNetwork {
-    const rg = buildResourceGroup(ctx, parent);
-    return buildAzureNetwork(ctx, rg, parent);
-  },
-  buildClusters(ctx: CellContext, network: CellNetwork, parent: pulumi.ComponentResource): Partial<Record<Role, ClusterOutputs>> {
-    // The three clusters of a cell do not wait on each other.
-    // Shared by the cell's clusters, never by cells: the audit-log workspace and the KMS key.
-    const services = { logWorkspaceId: buildCellLogWorkspace(ctx, network.container, parent).id, kms: buildCellKms(ctx, network.container, parent) };
-    return Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster(ctx, role, network, services, parent)]));
-  },
   buildRegionDns: buildAzureRegionDns,
-  buildCellDns: buildAzureCellDns,
-  bindPlatform: bindAzurePlatform,
+  buildCell: buildAzureCell,
 };

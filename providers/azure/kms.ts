@@ -2,12 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { Role } from "../../cells/plan/model";
-import { stableGuid } from "../../cells/plan/naming";
 import { CellContext } from "../types";
 import { azureNames } from "./names";
-
-/** Built-in role "Key Vault Crypto User": wrap and unwrap with the vault's keys, nothing else. */
-export const KEY_VAULT_CRYPTO_USER_ROLE = "12338af0-0e69-4776-bea7-57ae8d297424";
+import { roleAssignment } from "./rbac";
 
 /** The cell's key for KMS encryption of its clusters' Kubernetes secrets in etcd. */
 export interface CellKms {
@@ -52,17 +49,10 @@ export function buildCellKms(ctx: CellContext, resourceGroupName: pulumi.Input<s
 
 /** Lets a cluster's control-plane identity use the cell's key; the cluster waits for it. */
 export function kmsAccess(ctx: CellContext, role: Role, kms: CellKms, principalId: pulumi.Input<string>, parent: pulumi.Resource): authorization.RoleAssignment {
-  const client = authorization.getClientConfigOutput({ parent });
-  return new authorization.RoleAssignment(
+  return roleAssignment(
     `${ctx.cell.id}-${role}-kms-crypto-user`,
-    {
-      roleAssignmentName: stableGuid(`${ctx.stack}/${ctx.cell.id}/${role}/kms-crypto-user`),
-      // The cell's vault only.
-      scope: kms.vaultId,
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${KEY_VAULT_CRYPTO_USER_ROLE}`,
-      principalId,
-      principalType: "ServicePrincipal",
-    },
+    // The cell's vault only.
+    { meaning: `${ctx.stack}/${ctx.cell.id}/${role}/kms-crypto-user`, scope: kms.vaultId, role: "keyVaultCryptoUser", principalId },
     { parent },
   );
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { azureSettings } from "../../cells/plan/clouds/azure";
 import { CellContext } from "../types";
 import { azureNames } from "./names";
 
@@ -23,7 +24,7 @@ export function buildCellLogWorkspace(ctx: CellContext, resourceGroupName: pulum
       location: region.region,
       workspaceName: azureNames.logWorkspace(region.region, cell.id),
       sku: { name: "PerGB2018" },
-      retentionInDays: region.azure.auditLogRetentionDays,
+      retentionInDays: azureSettings(region).auditLogRetentionDays,
       tags: ctx.tags,
     },
     { parent, protect: region.protect },

@@ -1,4 +1,5 @@
-import { NAME_RULES, physicalName, ROLE_CODE, stableGuid } from "../../cells/plan/naming";
+import { AZURE_NAME_RULES } from "../../cells/plan/clouds/azure";
+import { physicalName, ROLE_CODE, stableGuid } from "../../cells/plan/naming";
 import { Role, SubnetKind } from "../../cells/plan/model";
 
 /*
@@ -6,7 +7,7 @@ import { Role, SubnetKind } from "../../cells/plan/model";
  * They are deterministic so SREs find them in the portal by cell and role.
  * Changing one of these replaces the resource: treat them as identity.
  */
-const R = NAME_RULES.azure;
+const R = AZURE_NAME_RULES;
 
 export const azureNames = {
   /** The region's DNS resource group. Two words after the region, so no cell id can collide with it. */

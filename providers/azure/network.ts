@@ -3,7 +3,7 @@ import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { ROLES, Role } from "../../cells/plan/model";
-import { CellContext, CellNetwork } from "../types";
+import { CellContext } from "../types";
 import { azureNames } from "./names";
 import { nsgRulesFor } from "./nsgRules";
 
@@ -22,6 +22,22 @@ export function buildResourceGroup(ctx: CellContext, parent: pulumi.Resource): r
 }
 
 /**
+ * What the cell's network hands its clusters, DNS zone and identities. Private to
+ * the Azure build face: other clouds hand theirs something else.
+ */
+export interface AzureNetwork {
+  /** The cell's resource group: every resource of the cell lives in it. */
+  resourceGroupName: pulumi.Output<string>;
+  vnetId: pulumi.Output<string>;
+  /** Subnet ids keyed "role/zone/kind" (subnetKey in cells/plan/ipplan.ts). */
+  subnetIds: Record<string, pulumi.Output<string>>;
+  /** NAT public IP per zone. */
+  natPublicIps: Record<string, pulumi.Output<string>>;
+  /** Resources a cluster must wait for beyond what its inputs reference (NAT attached to every subnet of its role). */
+  readyForClusters: Record<Role, pulumi.Resource[]>;
+}
+
+/**
  * The cell's VNET, per-zone NAT gateways, per-role NSGs and the (role, zone) node
  * and pod subnets of the IP plan.
  *
@@ -29,7 +45,7 @@ export function buildResourceGroup(ctx: CellContext, parent: pulumi.Resource): r
  * a subnet takes one, so a zone's subnets must be its own (seed 003). Pods egress
  * from their own VNET IPs (no overlay), so pod subnets need the NAT as much as nodes.
  */
-export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup, parent: pulumi.Resource): CellNetwork {
+export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup, parent: pulumi.Resource): AzureNetwork {
   const { cell, plan, region } = ctx;
   const id = cell.id;
   const o = { parent };
@@ -126,5 +142,5 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
     readyForClusters[s.role].push(subnet);
   }
 
-  return { container: rg.name, networkId: vnet.id, subnetIds, natPublicIps, readyForClusters };
+  return { resourceGroupName: rg.name, vnetId: vnet.id, subnetIds, natPublicIps, readyForClusters };
 }

@@ -1,11 +1,11 @@
-import { IPv4, IPv4CidrRange } from "ip-num";
-import { FLOWS, INGRESS, Protocol } from "../../cells/plan/isolation";
+import { flowsInto, INGRESS, Protocol, roleCidrs } from "../../cells/plan/isolation";
 import { CellIpPlan, ROLES, Role } from "../../cells/plan/model";
 
 /*
  * NSG rules of one role, generated from the isolation matrix (cells/plan/isolation.ts).
- * Pure: no Pulumi here, so tests and the policy pack evaluate the very rules that
- * providers/azure/network.ts registers.
+ * Pure: no Pulumi here. Tests and the policy pack judge the rules that
+ * providers/azure/network.ts registers with their own evaluator
+ * (policies/lib/reachability.ts), never with this generator.
  *
  * Priorities are derived from stable data, never from list positions:
  *   100        allow within the role
@@ -32,10 +32,6 @@ export interface NsgRule {
 export const PRIORITY = { intraRole: 100, loadBalancer: 110, flowBase: 1000, denyOtherRoles: 2000, ingressBase: 3000 } as const;
 
 const PROTOCOL: Record<Protocol, NsgRule["protocol"]> = { tcp: "Tcp", udp: "Udp" };
-
-export function roleCidrs(plan: CellIpPlan, role: Role): string[] {
-  return plan.subnets.filter((s) => s.role === role).map((s) => s.cidr);
-}
 
 export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: readonly string[]): NsgRule[] {
   const own = roleCidrs(plan, role);
@@ -65,7 +61,7 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
       description: "health probes of the Standard load balancer",
     },
   ];
-  for (const f of FLOWS.filter((x) => x.to === role && x.from !== role)) {
+  for (const f of flowsInto(role)) {
     rules.push({
       name: `allow-${f.from}-to-${f.to}`,
       priority: PRIORITY.flowBase + f.slot,
@@ -107,87 +103,4 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
     description: "isolation between the clusters of a cell: the default AllowVnetInBound would allow it",
   });
   return rules;
-}
-
-// ---------------------------------------------------------------------------
-// Evaluation: what an NSG lets in, the way Azure decides it (lowest priority first,
-// then the default rules). Used by tests and by the reachability policy.
-
-/** Minimal rule shape, as found in registered NSG inputs. */
-export interface NsgRuleLike {
-  priority?: number;
-  direction?: string;
-  access?: string;
-  protocol?: string;
-  sourceAddressPrefix?: string;
-  sourceAddressPrefixes?: string[];
-  destinationAddressPrefix?: string;
-  destinationAddressPrefixes?: string[];
-  destinationPortRange?: string;
-  destinationPortRanges?: string[];
-}
-
-export interface Probe {
-  /** Source address, or a service tag such as "Internet". */
-  source: string;
-  destination: string;
-  protocol: Protocol;
-  port: number;
-}
-
-/*
- * Parsed prefixes and addresses, by their text. The reachability policy evaluates
- * tens of thousands of probes against the same few prefixes; parsing each time
- * dominated its run time.
- */
-const parsedRanges = new Map<string, [bigint, bigint]>();
-const parsedAddresses = new Map<string, bigint>();
-
-function rangeOf(prefix: string): [bigint, bigint] {
-  let r = parsedRanges.get(prefix);
-  if (!r) {
-    const range = IPv4CidrRange.fromCidr(prefix.includes("/") ? prefix : `${prefix}/32`);
-    parsedRanges.set(prefix, (r = [range.getFirst().getValue(), range.getLast().getValue()]));
-  }
-  return r;
-}
-
-function addressOf(address: string): bigint {
-  let a = parsedAddresses.get(address);
-  if (a === undefined) parsedAddresses.set(address, (a = IPv4.fromString(address).getValue()));
-  return a;
-}
-
-function addressMatches(prefix: string, address: string, vnet: readonly string[]): boolean {
-  if (prefix === "*" || prefix === "0.0.0.0/0") return true;
-  if (prefix === "VirtualNetwork") return vnet.some((c) => addressMatches(c, address, []));
-  if (!/^\d/.test(prefix) || !/^\d/.test(address)) return prefix === address;
-  const [first, last] = rangeOf(prefix);
-  const a = addressOf(address);
-  return a >= first && a <= last;
-}
-
-function portMatches(range: string, port: number): boolean {
-  if (range === "*") return true;
-  const [lo, hi] = range.split("-").map(Number);
-  return port >= lo && port <= (hi ?? lo);
-}
-
-/** Whether inbound `probe` is allowed by `rules` plus Azure's default inbound rules of a VNET `vnet`. */
-export function nsgAllowsInbound(rules: readonly NsgRuleLike[], probe: Probe, vnet: readonly string[]): boolean {
-  const inbound = rules.filter((r) => (r.direction ?? "Inbound") === "Inbound").sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
-  for (const r of inbound) {
-    const proto = (r.protocol ?? "*").toLowerCase();
-    if (proto !== "*" && proto !== probe.protocol) continue;
-    const sources = r.sourceAddressPrefixes ?? (r.sourceAddressPrefix ? [r.sourceAddressPrefix] : []);
-    const dests = r.destinationAddressPrefixes ?? (r.destinationAddressPrefix ? [r.destinationAddressPrefix] : []);
-    const ports = r.destinationPortRanges ?? (r.destinationPortRange ? [r.destinationPortRange] : []);
-    if (!sources.some((s) => addressMatches(s, probe.source, vnet))) continue;
-    if (!dests.some((d) => addressMatches(d, probe.destination, vnet))) continue;
-    if (!ports.some((p) => portMatches(p, probe.port))) continue;
-    return r.access === "Allow";
-  }
-  // Defaults: AllowVnetInBound (65000), AllowAzureLoadBalancerInBound (65001), DenyAllInBound (65500).
-  if (addressMatches("VirtualNetwork", probe.source, vnet)) return true;
-  return probe.source === "AzureLoadBalancer";
 }

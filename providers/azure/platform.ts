@@ -1,15 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { Role } from "../../cells/plan/model";
-import { stableGuid } from "../../cells/plan/naming";
 import { ServiceAccountRef } from "../../cells/plan/platform";
-import { CellContext, CellDns, CellNetwork, ClusterOutputs, PlatformBindings, WorkloadIdentity } from "../types";
+import { CellContext, CellDns, PlatformBindings, WorkloadIdentity } from "../types";
+import { AzureCluster, SYSTEM_POOL_TOLERATIONS } from "./cluster";
 import { armScope } from "./dns";
 import { azureNames } from "./names";
-
-/** Built-in role "DNS Zone Contributor": manage records of a zone, nothing else. */
-export const DNS_ZONE_CONTRIBUTOR_ROLE = "befefa01-2a29-4197-83a8-272ff33ce314";
+import { AzureNetwork } from "./network";
+import { roleAssignment } from "./rbac";
 
 /** Audience AKS workload identity exchanges service-account tokens for. */
 const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -19,37 +17,34 @@ const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
  * per cluster, DNS Zone Contributor on its cell's zone only, and one federated
  * credential per (cluster, service account) trusting that cluster's OIDC issuer.
  */
-export function bindAzurePlatform(
-  ctx: CellContext,
-  network: CellNetwork,
-  role: Role,
-  cluster: ClusterOutputs,
-  dns: CellDns,
-  writers: ServiceAccountRef[],
-  parent: pulumi.Resource,
-): PlatformBindings {
+export interface AzurePlatformArgs {
+  ctx: CellContext;
+  network: AzureNetwork;
+  role: Role;
+  cluster: AzureCluster;
+  /** The cell's zone: the only zone the identity may write. */
+  dns: CellDns;
+  /** The cluster's DNS-writing service accounts (cells/plan/platform.ts dnsWritersFor). */
+  writers: ServiceAccountRef[];
+  parent: pulumi.Resource;
+}
+
+export function bindAzurePlatform({ ctx, network, role, cluster, dns, writers, parent }: AzurePlatformArgs): PlatformBindings {
   const id = ctx.cell.id;
   const name = `${id}-${role}`;
   const o = { parent };
   const tags = { ...ctx.tags, role };
-  const client = authorization.getClientConfigOutput({ parent });
 
   const identity = new managedidentity.UserAssignedIdentity(
     `${name}-dns-identity`,
-    { resourceGroupName: network.container, location: ctx.region.region, resourceName: azureNames.dnsIdentity(id, role), tags },
+    { resourceGroupName: network.resourceGroupName, location: ctx.region.region, resourceName: azureNames.dnsIdentity(id, role), tags },
     o,
   );
 
-  new authorization.RoleAssignment(
+  roleAssignment(
     `${name}-dns-zone-contributor`,
-    {
-      roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/dns-zone-contributor`),
-      // The cell's zone only: not the region zone, not a resource group, never the subscription.
-      scope: dns.zoneId,
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${DNS_ZONE_CONTRIBUTOR_ROLE}`,
-      principalId: identity.principalId,
-      principalType: "ServicePrincipal",
-    },
+    // The cell's zone only: not the region zone, not a resource group, never the subscription.
+    { meaning: `${ctx.stack}/${id}/${role}/dns-zone-contributor`, scope: dns.zoneId, role: "dnsZoneContributor", principalId: identity.principalId },
     o,
   );
 
@@ -59,7 +54,7 @@ export function bindAzurePlatform(
     const credential: managedidentity.FederatedIdentityCredential = new managedidentity.FederatedIdentityCredential(
       `${name}-${sa.name}-federation`,
       {
-        resourceGroupName: network.container,
+        resourceGroupName: network.resourceGroupName,
         resourceName: identity.name,
         federatedIdentityCredentialResourceName: `${sa.namespace}-${sa.name}`,
         issuer: cluster.oidcIssuerUrl,
@@ -109,5 +104,10 @@ export function bindAzurePlatform(
       // Azure's LB probes HTTP "/" on http ports by default; the gateway answers readiness here.
       "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz/ready",
     },
+    systemPoolTolerations: SYSTEM_POOL_TOLERATIONS,
+    // AKS managed Cilium serves namespaced CiliumNetworkPolicy.
+    networkPolicyDialect: "cilium",
+    readyForKubernetes: cluster.readyForKubernetes,
+    userPools: cluster.userPools,
   };
 }

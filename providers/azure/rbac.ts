@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import { stableGuid } from "../../cells/plan/naming";
+
+/** Built-in Azure roles cellplane grants, by what they are for. Ids are the same in every tenant. */
+export const BUILT_IN_ROLES = {
+  /** "Network Contributor": AKS needs it on the VNET to use custom subnets and a NAT gateway. */
+  networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+  /** "Azure Kubernetes Service RBAC Cluster Admin": what the deployer needs to install the platform. */
+  aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+  /** "Key Vault Crypto User": wrap and unwrap with the vault's keys, nothing else. */
+  keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
+  /** "DNS Zone Contributor": manage records of a zone, nothing else. */
+  dnsZoneContributor: "befefa01-2a29-4197-83a8-272ff33ce314",
+} as const;
+
+export interface RoleAssignmentArgs {
+  /**
+   * What the assignment means, e.g. `<stack>/<cell>/<role>/network-contributor`. Its
+   * name is a GUID derived from this: `pulumi up` stays idempotent and a re-created
+   * stack does not collide with itself. Changing it replaces the assignment.
+   */
+  meaning: string;
+  /** The narrowest scope that works: a VNET, a vault, a zone, a cluster; never a subscription. */
+  scope: pulumi.Input<string>;
+  role: keyof typeof BUILT_IN_ROLES;
+  principalId: pulumi.Input<string>;
+  /** Default ServicePrincipal (managed identities). */
+  principalType?: pulumi.Input<string>;
+}
+
+/** A built-in role on one scope for one principal. */
+export function roleAssignment(name: string, a: RoleAssignmentArgs, opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource }): authorization.RoleAssignment {
+  const client = authorization.getClientConfigOutput({ parent: opts.parent });
+  return new authorization.RoleAssignment(
+    name,
+    {
+      roleAssignmentName: stableGuid(a.meaning),
+      scope: a.scope,
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[a.role]}`,
+      principalId: a.principalId,
+      principalType: a.principalType ?? "ServicePrincipal",
+    },
+    opts,
+  );
+}
