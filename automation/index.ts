@@ -21,6 +21,7 @@ export * from "./errors";
 export * from "./guard";
 export * from "./memory";
 export * from "./operations";
+export * from "./parallelism";
 export * from "./progress";
 export * from "./pulumi";
 export * from "./regions";

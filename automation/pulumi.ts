@@ -4,6 +4,7 @@ import type { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
+import { ENGINE_PARALLEL } from "./parallelism";
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ export interface PulumiStackOptions {
   workDir?: string;
   /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
   envVars?: Record<string, string>;
+  /** The engine's parallelism (`--parallel`) for previews, updates and destroys. Default ENGINE_PARALLEL (automation/parallelism.ts). */
+  parallel?: number;
 }
 
 /**
@@ -71,21 +74,26 @@ export class PulumiStack implements StackBackend {
     return this.call(`remove ${key}`, (s) => s.removeConfig(key, options.path));
   }
 
+  /** Set explicitly on every engine run, never the CLI's default (automation/parallelism.ts says why this number). */
+  get parallel(): number {
+    return this.options.parallel ?? ENGINE_PARALLEL;
+  }
+
   preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
   }
 
   async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 
   previewDestroy(o: DestroyRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("destroy preview", (s) => s.previewDestroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+    return this.call("destroy preview", (s) => s.previewDestroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal, parallel: this.parallel }));
   }
 
   async destroy(o: DestroyRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("destroy", (s) => s.destroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+    const r = await this.call("destroy", (s) => s.destroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal, parallel: this.parallel }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 

@@ -149,25 +149,56 @@ class MinHeap<T> {
 }
 
 /**
+ * Azure Resource Manager's write throttling: a token bucket per subscription, principal
+ * and region, 200 writes, refilled at 10 per second (learn.microsoft.com, "Request limits
+ * and throttling", regional token-bucket limits since 2024; reads: 250, 25 per second).
+ * A resource's create is one write; its polling is reads and is not modelled.
+ */
+export const ARM_WRITES = { bucket: 200, refillPerSecond: 10 } as const;
+
+export interface WriteLimit {
+  bucket: number;
+  refillPerSecond: number;
+  /** Which resources spend a write (the cloud's; Kubernetes objects do not). */
+  spends: (n: Node) => boolean;
+}
+
+/** Azure resources spend ARM writes. */
+export const azureWrites: WriteLimit = { ...ARM_WRITES, spends: (n) => n.type.startsWith("azure-native:") };
+
+/**
  * The engine with `--parallel <slots>`: a resource starts when its dependencies are done
  * and a slot is free; ready resources are taken in registration order, as the engine's
- * step executor does. Returns the makespan in seconds.
+ * step executor does. With `writes`, a resource that spends a write and finds the
+ * cloud's bucket empty holds its slot until a token is refilled (the provider waits out
+ * the 429's Retry-After inside the step). Returns the makespan in seconds.
  */
-export function simulate(graph: Map<string, Node>, slots: number): number {
+export function simulate(graph: Map<string, Node>, slots: number, writes?: WriteLimit): number {
   const order = [...graph.keys()];
+  const nodes = order.map((u) => graph.get(u)!);
   const index = new Map(order.map((u, i) => [u, i]));
-  const waiting = order.map((u) => graph.get(u)!.deps.length);
+  const waiting = nodes.map((n) => n.deps.length);
   const dependents: number[][] = order.map(() => []);
-  for (const n of graph.values()) for (const d of n.deps) dependents[index.get(d)!].push(index.get(n.urn)!);
+  for (const n of nodes) for (const d of n.deps) dependents[index.get(d)!].push(index.get(n.urn)!);
   const ready = new MinHeap<number>((a, b) => a < b);
   waiting.forEach((w, i) => w === 0 && ready.push(i));
   const running = new MinHeap<{ end: number; i: number }>((a, b) => a.end < b.end);
+  // Tokens may go negative: writes queued for the bucket, served in order.
+  let tokens = writes?.bucket ?? 0;
+  let refilledAt = 0;
   let now = 0;
   let done = 0;
   while (done < order.length) {
     while (running.size < slots && ready.size > 0) {
       const i = ready.pop()!;
-      running.push({ end: now + graph.get(order[i])!.seconds, i });
+      let start = now;
+      if (writes?.spends(nodes[i])) {
+        tokens = Math.min(writes.bucket, tokens + (now - refilledAt) * writes.refillPerSecond);
+        refilledAt = now;
+        tokens -= 1;
+        if (tokens < 0) start = now + -tokens / writes.refillPerSecond;
+      }
+      running.push({ end: start + nodes[i].seconds, i });
     }
     const next = running.pop();
     if (!next) throw new Error("deploy model: the graph has a cycle");
@@ -179,7 +210,7 @@ export function simulate(graph: Map<string, Node>, slots: number): number {
       for (const d of dependents[f.i]) if (--waiting[d] === 0) ready.push(d);
     }
   }
-  return now;
+  return Math.round(now);
 }
 
 /** The subgraph of one cell (its resources by URN name prefix), for the per-cell figures. */
@@ -189,14 +220,14 @@ export function cellGraph(graph: Map<string, Node>, cellId: string): Map<string,
   return mine;
 }
 
-/** The smallest slot count whose makespan is within `factor` of unbounded parallelism. */
-export function slotsWithin(graph: Map<string, Node>, factor: number): number {
-  const target = criticalPath(graph).seconds * factor;
+/** The smallest slot count whose makespan is within `factor` of unbounded parallelism (under the same write limit). */
+export function slotsWithin(graph: Map<string, Node>, factor: number, writes?: WriteLimit): number {
+  const target = simulate(graph, Infinity, writes) * factor;
   let lo = 1;
   let hi = Math.max(1, graph.size);
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (simulate(graph, mid) <= target) hi = mid;
+    if (simulate(graph, mid, writes) <= target) hi = mid;
     else lo = mid + 1;
   }
   return lo;

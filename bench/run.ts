@@ -5,7 +5,8 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { parse } from "yaml";
 import { PROJECT_DIR } from "../offline/stackfile";
-import { cellGraph, criticalPath, deployGraph, DURATION_SECONDS, simulate, slotsWithin, withoutSerialization } from "./deploy";
+import { ENGINE_PARALLEL, REGION_PARALLEL } from "../automation/parallelism";
+import { ARM_WRITES, azureWrites, cellGraph, criticalPath, deployGraph, DURATION_SECONDS, simulate, slotsWithin, withoutSerialization } from "./deploy";
 import { BareRegistration } from "./stack";
 
 /*
@@ -112,13 +113,27 @@ function main(): void {
     process.stdout.write(`  region of ${last.n} cells, unbounded parallelism: ${minutes(regionPath.seconds)}; ratio to one cell ${(regionPath.seconds / cellPath.seconds).toFixed(2)} (goal <= 1.05)\n`);
     process.stdout.write(`  one cell's path: ${cellPath.chain.map((c) => `${c.urn.split("::").pop()} @${c.finish}`).join(" -> ")}\n\n`);
 
-    const sim = new Table({ head: ["cells", "resources", "--parallel 16", "32", "64", "128", "256", "unbounded", "slots for <= 1.05x"], style: { head: [], border: [] } });
+    const slotsRow = [ENGINE_PARALLEL, 64, REGION_PARALLEL, 256];
+    const sim = new Table({
+      head: ["cells", "resources", ...slotsRow.map((p) => `--parallel ${p}${p === ENGINE_PARALLEL ? " (cellctl)" : p === REGION_PARALLEL ? " (README)" : ""}`), "unbounded", "unbounded, no ARM limit", "slots for <= 1.05x"],
+      style: { head: [], border: [] },
+    });
     for (const { n } of rows) {
       const graph = n === last.n ? region : deployGraph(JSON.parse(readFileSync(file(n), "utf8")) as BareRegistration[]);
-      const unbounded = criticalPath(graph).seconds;
-      sim.push([n, graph.size, ...[16, 32, 64, 128, 256].map((p) => `${simulate(graph, p)} s`), `${unbounded} s`, slotsWithin(graph, 1.05)]);
+      sim.push([
+        n,
+        graph.size,
+        ...slotsRow.map((p) => `${simulate(graph, p, azureWrites)} s`),
+        `${simulate(graph, Infinity, azureWrites)} s`,
+        `${criticalPath(graph).seconds} s`,
+        slotsWithin(graph, 1.05, azureWrites),
+      ]);
     }
-    process.stdout.write("engine parallelism simulation (makespan; ready resources start in registration order):\n" + sim.toString() + "\n");
+    process.stdout.write(
+      `engine parallelism simulation (makespan of a deploy from scratch; ready resources start in registration order; Azure Resource Manager writes: bucket ${ARM_WRITES.bucket}, refill ${ARM_WRITES.refillPerSecond}/s):\n` +
+        sim.toString() +
+        "\n",
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
