@@ -12,7 +12,7 @@ import { azureNsgRules } from "../policies/views/network";
 import { mockGuid } from "../offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
 import { loadStackFile } from "../offline/stackfile";
-import { exampleRaw, flatFromRaw } from "./helpers";
+import { exampleRaw, flatFromRaw, sharedRun } from "./helpers";
 
 const of = (run: RunResult, type: string) => run.registrations.filter((r) => r.type === `azure-native:${type}`);
 const cellOf = (r: Registration) => r.name.split("-")[0];
@@ -26,7 +26,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
   const cells = ["c001", "c002", "c003"];
 
   before(async () => {
-    run = await runProgram({ ...file, program });
+    // The mocked run of the example stack is shared across test files (test/helpers.ts).
+    run = await sharedRun("prod-azure");
   });
 
   it("registers per cell 1 resource group, 1 VNET, 18 subnets, 3 zonal NAT gateways and public IPs, 3 NSGs, 3 clusters", () => {
