@@ -46,7 +46,7 @@ export async function program(): Promise<Record<string, unknown>> {
     throw new pulumi.RunError(`refusing to move deployed subnets in stack ${pulumi.getStack()}:\n${formatProblems(moved)}`);
   }
   const provider = await loadProvider(config.cloud);
-  const region = new Region("region", { stack: pulumi.getStack(), config, provider });
+  const region = await Region.build("region", { stack: pulumi.getStack(), config, provider });
   return {
     cloud: config.cloud,
     region: config.region,
