@@ -16,12 +16,12 @@
  *   chains a cell's subnet writes and a cluster's pool operations so neither happens.
  *   A failed update is safe to run again: it resumes where it stopped.
  *
- * In the model (bench, Azure, writes limited by the bucket): one cell needs 16 slots to
- * deploy in its unbounded time (1,720 s; 6 slots: 1,778 s); 10 cells need 200 (32: 2,260 s);
- * 100 cells from scratch take 3,604 s at 200 slots, 2,965 s at 256 and 2,078 s unbounded,
- * where ARM's write refill, not the engine, is the limit. Each operation in flight is also
- * polled (reads: 25 per second refill); at 200 in flight and a poll every 10 s or slower
- * that stays under 20 reads per second.
+ * In the model (`npm run bench`: Azure, writes limited by the bucket): one cell needs 6
+ * slots to deploy within 1.05x of its unbounded time (1,720 s) and 16 to reach it; 10 cells
+ * need 78 (32: 2,919 s); 100 cells from scratch take 3,900 s at 200 slots, 3,692 s at 256 and
+ * 2,080 s unbounded, where ARM's write refill, not the engine, is the limit. Each operation
+ * in flight is also polled (reads: 25 per second refill); at 200 in flight and a poll every
+ * 10 s or slower that stays under 20 reads per second.
  */
 
 /**
