@@ -43,11 +43,16 @@ interface RegisterRequest {
   getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string; getType(): string } }[];
 }
 
-let running = false;
+/** The run in progress: runs are sequential (Pulumi's runtime state is global), so a second one waits for it. */
+let previous: Promise<unknown> = Promise.resolve();
 
-export async function runProgram(opts: RunOptions): Promise<RunResult> {
-  if (running) throw new Error("runProgram: runs are sequential (Pulumi's runtime state is global)");
-  running = true;
+export function runProgram(opts: RunOptions): Promise<RunResult> {
+  const run = previous.then(() => runOne(opts));
+  previous = run.catch(() => undefined);
+  return run;
+}
+
+async function runOne(opts: RunOptions): Promise<RunResult> {
   // The program turns off the stack Pulumi records per promise (cells/program.ts, as under
   // `pulumi up`); the test process gets its own setting back afterwards.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -87,7 +92,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           entry.id = resp.getId() || null;
           registrations.push(entry);
         }
-        cb(err, resp);
+        // Answer on the next turn of the event loop: a mocked run is otherwise one long
+        // chain of microtasks, and signals (Ctrl-C) and timers would wait for its end.
+        setImmediate(() => cb(err, resp));
       });
     };
     // Stack outputs as the engine receives them: secrets keep their envelope.
@@ -107,7 +114,6 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     await pulumi.runtime.disconnect();
     return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
   } finally {
-    running = false;
     Error.stackTraceLimit = stackTraceLimit;
   }
 }
