@@ -1,18 +1,11 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-<<<<<<< HEAD
 import type { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR } from "../offline/stackfile";
-import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
-import { translatePulumiError } from "./errors";
-import { ENGINE_PARALLEL } from "./parallelism";
-=======
-import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { checkStackName, PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
 import { FileLease, StackLease } from "./lease";
->>>>>>> main
+import { ENGINE_PARALLEL } from "./parallelism";
 
 const run = promisify(execFile);
 
@@ -22,13 +15,10 @@ export interface PulumiStackOptions {
   workDir?: string;
   /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
   envVars?: Record<string, string>;
-<<<<<<< HEAD
   /** The engine's parallelism (`--parallel`) for previews, updates and destroys. Default ENGINE_PARALLEL (automation/parallelism.ts). */
   parallel?: number;
-=======
   /** The stack's lease; default a FileLease in `workDir`. A distributed control plane passes its own (automation/lease.ts). */
   lease?: StackLease;
->>>>>>> main
 }
 
 /**
@@ -97,19 +87,11 @@ export class PulumiStack implements StackBackend {
   }
 
   preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-<<<<<<< HEAD
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, ...policyArgs(o) }));
   }
 
   async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
-=======
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
-  }
-
-  async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
->>>>>>> main
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, ...policyArgs(o) }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 

@@ -6,13 +6,8 @@ import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } fro
 import { listStacks, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
-<<<<<<< HEAD
 import type { PolicyConfigError } from "../policies/offline";
-import { addCellCommands, CliEnv } from "./cells";
-=======
-import { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv, untilAborted } from "./cells";
->>>>>>> main
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
@@ -125,11 +120,7 @@ function isPolicyConfigError(err: unknown): err is PolicyConfigError {
 }
 
 function classify(err: unknown): JsonError["error"] {
-<<<<<<< HEAD
-  if (err instanceof UserError || err instanceof ConfigError || isPolicyConfigError(err)) return { exitCode: EXIT.user, kind: "user", message: err.message };
-=======
-  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError || err instanceof StackFileError) return { exitCode: EXIT.user, kind: "user", message: err.message };
->>>>>>> main
+  if (err instanceof UserError || err instanceof ConfigError || isPolicyConfigError(err) || err instanceof StackFileError) return { exitCode: EXIT.user, kind: "user", message: err.message };
   if (err instanceof BlastRadiusError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message, outside: err.outside };
   if (err instanceof InfraError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message };
   return { exitCode: EXIT.infra, kind: "engine", message: engineMessage(err) };

@@ -1,10 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-<<<<<<< HEAD
 import { registerAliasTransformation } from "./aliases";
-import { rawFromFlatConfig, validateConfig, RegionConfig } from "./config";
-=======
 import { validateStackConfig, RegionConfig } from "./config";
->>>>>>> main
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
 import { Region } from "./region";
