@@ -18,9 +18,11 @@ function newestSource() {
     if (!st) return;
     if (st.isDirectory()) {
       for (const f of fs.readdirSync(p)) if (f !== "node_modules") visit(path.join(p, f));
-    } else if (p.endsWith(".ts")) newest = Math.max(newest, st.mtimeMs);
+    } else if (p.endsWith(".ts") || p.endsWith("package.json")) newest = Math.max(newest, st.mtimeMs);
   };
   for (const s of SOURCES) visit(path.join(root, s));
+  // dist/package.json is a copy (tsconfig.build.json says why): a newer original makes the build stale too.
+  visit(path.join(root, "package.json"));
   return newest;
 }
 
