@@ -14,6 +14,8 @@ export function loadRegionConfig(): RegionConfig {
   if (!result.ok) {
     throw new pulumi.RunError(`invalid cellplane config in stack ${pulumi.getStack()}:\n${formatProblems(result.problems)}`);
   }
+  // Valid but due soon (a Kubernetes version near its end of support): shown in the preview, never fatal.
+  for (const w of result.value.warnings) void pulumi.log.warn(`cellplane:${w.path.join(".")}: ${w.message}; fix: ${w.fix}`);
   return result.value;
 }
 

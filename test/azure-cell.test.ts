@@ -7,7 +7,7 @@ import { FLOWS, INGRESS } from "../cells/plan/isolation";
 import { NAME_RULES } from "../cells/plan/clouds";
 import { nameProblem } from "../cells/plan/naming";
 import { ROLES, Role } from "../cells/plan/model";
-import { azureNsgAdmits } from "../policies/lib/reachability";
+import { azureLoadBalancedIngressAdmits, azureNsgAdmits } from "../policies/lib/reachability";
 import { azureNsgRules } from "../policies/views/network";
 import { mockGuid } from "../offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
@@ -16,6 +16,8 @@ import { exampleRaw, flatFromRaw } from "./helpers";
 
 const of = (run: RunResult, type: string) => run.registrations.filter((r) => r.type === `azure-native:${type}`);
 const cellOf = (r: Registration) => r.name.split("-")[0];
+/** The address the (mocked) cloud gave a public IP. */
+const ipOf = (r: Registration): string => r.computed?.ipAddress;
 const byUrn = (run: RunResult) => new Map(run.registrations.map((r) => [r.urn, r]));
 const byId = (run: RunResult) => new Map(run.registrations.filter((r) => r.id).map((r) => [r.id!, r]));
 
@@ -85,7 +87,13 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(c.inputs.securityProfile.workloadIdentity).to.deep.equal({ enabled: true });
       expect(c.inputs.disableLocalAccounts).to.equal(true);
       expect(c.inputs.aadProfile).to.deep.equal({ managed: true, enableAzureRBAC: true });
-      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28"]);
+      // The operator ranges, then the cell's own NAT egress addresses (nodes reach the API from there).
+      const natIps = of(run, "network:PublicIPAddress")
+        .filter((p) => cellOf(p) === cellOf(c))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((p) => `${ipOf(p)}/32`);
+      expect(natIps).to.have.length(3);
+      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28", ...natIps]);
       expect(c.inputs.autoUpgradeProfile.upgradeChannel).to.equal("patch");
       expect(c.protect, c.name).to.equal(true);
     }
@@ -150,12 +158,50 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
           }
         }
       }
-      // From the Internet: only the listed ingress ports, only from the allow-list.
+      // From the Internet through the gateway's load balancer: floating IP keeps the
+      // frontend IP as destination. Only the listed ingress ports, only from the role's
+      // allow-list (customers for the proxies, the control plane for data-plane-mgmt).
+      const client = to === "data-plane-mgmt" ? "198.51.100.17" : "198.18.0.1";
       for (const port of ports) {
         const expected = INGRESS.some((i) => i.role === to && i.ports.includes(port));
-        expect(azureNsgAdmits(rules, { source: "198.18.0.1", destination: sample(to)[0], protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
+        expect(azureLoadBalancedIngressAdmits(rules, { source: client, frontend: "20.50.60.70", protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
+        // A stranger never reaches the management API.
+        if (to === "data-plane-mgmt") expect(azureLoadBalancedIngressAdmits(rules, { source: "198.18.0.1", frontend: "20.50.60.70", protocol: "tcp", port }, vnet), `stranger -> ${to}:${port}`).to.equal(false);
       }
     }
+  });
+
+  it("puts service tags and * only in the singular NSG fields, which Azure requires", () => {
+    for (const nsg of of(run, "network:NetworkSecurityGroup")) {
+      for (const r of nsg.inputs.securityRules) {
+        for (const f of ["sourceAddressPrefixes", "destinationAddressPrefixes"]) {
+          for (const v of r[f] ?? []) expect(v, `${nsg.name} ${r.name} ${f}`).to.match(/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/);
+        }
+        for (const v of r.destinationPortRanges ?? []) expect(v, `${nsg.name} ${r.name}`).to.match(/^\d+(-\d+)?$/);
+        expect(r.sourceAddressPrefix === undefined, `${nsg.name} ${r.name}: one of the two source fields`).to.not.equal(r.sourceAddressPrefixes === undefined);
+      }
+      const lb = nsg.inputs.securityRules.find((r: any) => r.name === "allow-azure-load-balancer");
+      expect(lb.sourceAddressPrefix).to.equal("AzureLoadBalancer");
+      expect(lb.destinationPortRange).to.equal("*");
+      expect(lb.sourceAddressPrefixes).to.equal(undefined);
+      for (const ingress of nsg.inputs.securityRules.filter((r: any) => r.name.startsWith("allow-ingress-"))) {
+        // Floating IP: the destination is the load balancer's frontend, never the subnets.
+        expect(ingress.destinationAddressPrefix, `${nsg.name} ${ingress.name}`).to.equal("*");
+        expect(ingress.priority).to.be.above(2000);
+      }
+    }
+    const mgmt = of(run, "network:NetworkSecurityGroup").find((n) => n.name === "c001-data-plane-mgmt-nsg")!;
+    const ingress = mgmt.inputs.securityRules.find((r: any) => r.name === "allow-ingress-443");
+    expect(ingress.sourceAddressPrefixes).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28"]);
+  });
+
+  it("leaves the node count of autoscaled pools to the autoscaler", () => {
+    const pools = of(run, "containerservice:AgentPool");
+    for (const p of pools) {
+      if (p.inputs.enableAutoScaling) expect(p.ignoreChanges, p.name).to.include("count");
+      else expect(p.ignoreChanges, p.name).to.not.include("count");
+    }
+    expect(pools.filter((p) => p.inputs.enableAutoScaling)).to.have.length(27);
   });
 
   it("keeps NSG priorities unique per NSG and derived from stable slots", () => {

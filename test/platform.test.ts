@@ -141,7 +141,7 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     }
   });
 
-  it("puts each gateway behind an Azure L4 load balancer, open only to the ingress allow-list on the matrix's ports", () => {
+  it("puts each gateway behind an Azure L4 load balancer, open only to its role's allow-list on the matrix's ports", () => {
     for (const cell of cells) {
       for (const role of ["proxy", "data-plane-mgmt"] as const) {
         const service = platformOf(run, cell, role).release("istio-ingress")!.inputs.values.service;
@@ -150,7 +150,8 @@ describe("platform layer under strict mocks (prod-azure)", function () {
           "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz/ready",
           "external-dns.alpha.kubernetes.io/hostname": role === "proxy" ? `*.${cell}.${ZONE}` : `api.${cell}.${ZONE}`,
         });
-        expect(service.loadBalancerSourceRanges).to.deep.equal(["0.0.0.0/0"]);
+        // Customers reach the proxies; only the control plane (default: the API servers' authorized ranges) reaches the data-plane API.
+        expect(service.loadBalancerSourceRanges).to.deep.equal(role === "proxy" ? ["0.0.0.0/0"] : ["203.0.113.0/24", "198.51.100.16/28"]);
         expect(service.externalTrafficPolicy).to.equal("Local");
         expect(service.ports.map((p: { port: number }) => p.port)).to.deep.equal(role === "proxy" ? [443, 8443, 9440] : [443]);
       }

@@ -12,6 +12,7 @@ export const AZURE = {
   subnet: "azure-native:network:Subnet",
   nat: "azure-native:network:NatGateway",
   publicIp: "azure-native:network:PublicIPAddress",
+  publicIpPrefix: "azure-native:network:PublicIPPrefix",
   nsg: "azure-native:network:NetworkSecurityGroup",
   securityRule: "azure-native:network:SecurityRule",
   cluster: "azure-native:containerservice:ManagedCluster",

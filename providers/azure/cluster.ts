@@ -69,6 +69,12 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
   opts,
 });
 
+/** The operator ranges plus every NAT egress address of the cell (each as a /32), in a stable order. */
+export function authorizedRanges(operatorRanges: readonly string[], natPublicIps: Record<string, pulumi.Output<string>>): pulumi.Output<string[]> {
+  const zones = Object.keys(natPublicIps).sort();
+  return pulumi.all(zones.map((z) => natPublicIps[z])).apply((ips) => [...new Set([...operatorRanges, ...ips.filter((ip) => ip !== "").map((ip) => `${ip}/32`)])]);
+}
+
 /** What a cell's clusters share within the cell. */
 export interface CellServices {
   /** Log Analytics workspace receiving the clusters' audit logs. */
@@ -170,7 +176,12 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       disableLocalAccounts: true,
       enableRBAC: true,
       aadProfile: { managed: true, enableAzureRBAC: true },
-      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: api.authorizedIpRanges },
+      // With outboundType userAssignedNATGateway the nodes reach a public API server
+      // from the NAT gateways' public IPs: unless those are authorized, node pools
+      // never join (CreateVMSSAgentPoolFailed). Source: learn.microsoft.com, "Secure
+      // access to the API server using authorized IP address ranges in AKS" (the
+      // cluster egress IPs must be in the ranges with a user-defined outbound type).
+      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: authorizedRanges(api.authorizedIpRanges, network.natPublicIps) },
       autoUpgradeProfile: { upgradeChannel: region.maintenance.upgradeChannel, nodeOSUpgradeChannel: "NodeImage" },
       nodeResourceGroup: `${azureNames.resourceGroup(region.region, id)}-${role}-nodes`,
       tags,
@@ -197,7 +208,8 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
       `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,
       { resourceGroupName, resourceName: cluster.name, agentPoolName: p.name, ...poolProperties(p), tags },
-      { ...o, dependsOn: [previous] },
+      // The autoscaler owns the node count of a user pool: an update must not push it back.
+      { ...o, dependsOn: [previous], ...(p.mode === "User" ? { ignoreChanges: ["count"] } : {}) },
     );
     previous = pool;
     if (p.mode === "User") userPools.push(pool);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
+import { ingressAllowListFor } from "../../cells/config";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext } from "../types";
@@ -108,7 +109,7 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
         resourceGroupName,
         location,
         networkSecurityGroupName: azureNames.nsg(id, role),
-        securityRules: nsgRulesFor(role, plan, region.platform.ingressAllowList),
+        securityRules: nsgRulesFor(role, plan, ingressAllowListFor(region.platform, role)),
         tags: { ...ctx.tags, role },
       },
       o,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease } from "./types";
 
 /*
  * Azure's pure face: subnet and pool rules, physical-name rules, VM defaults and
@@ -83,8 +83,21 @@ function checkAzureConfig(raw: unknown): Problem[] {
   ];
 }
 
+/**
+ * AKS's Kubernetes release calendar: end of standard support ("AKS End of life")
+ * per minor. AKS publishes months; the date here is the month's last day. Upstream
+ * 1.33 ended 2026-06-28 and 1.34 2026-10-27; AKS follows about a month later.
+ */
+const AKS_CALENDAR_SOURCE = "learn.microsoft.com/azure/aks/supported-kubernetes-versions (AKS Kubernetes release calendar)";
+export const AKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
+  { minor: "1.33", endOfStandardSupport: "2026-06-30", source: AKS_CALENDAR_SOURCE },
+  { minor: "1.34", endOfStandardSupport: "2026-11-30", source: AKS_CALENDAR_SOURCE },
+  { minor: "1.35", endOfStandardSupport: "2027-03-31", source: AKS_CALENDAR_SOURCE },
+];
+
 export const azure: CloudFace<typeof azureConfigSchema> = {
   rules,
+  kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
   config: { schema: azureConfigSchema, check: checkAzureConfig },

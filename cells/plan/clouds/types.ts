@@ -54,8 +54,25 @@ export interface CloudConfigSlice<S extends z.ZodType = z.ZodType> {
   check(raw: unknown): Problem[];
 }
 
+/**
+ * One Kubernetes minor in a cloud's published support calendar: the last day of
+ * its standard support (ISO date, UTC) and where that date comes from. The cloud
+ * refuses to create clusters on a minor past it.
+ */
+export interface KubernetesRelease {
+  minor: string;
+  endOfStandardSupport: string;
+  source: string;
+}
+
 export interface CloudFace<S extends z.ZodType = z.ZodType> {
   rules: CloudRules;
+  /**
+   * The cloud's Kubernetes support calendar, oldest minor first. The newest row is
+   * the default version of every role (a reviewed code change moves it, never the
+   * date of a run); validation refuses a minor past its end and warns within 60 days.
+   */
+  kubernetesCalendar: readonly KubernetesRelease[];
   vmDefaults: VmDefaults;
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
