@@ -43,7 +43,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(count("containerservice:ManagedCluster"), cell).to.equal(3);
       // Per cluster: 2 more system pools and 3 user pools (the first system pool is inline).
       expect(count("containerservice:AgentPool"), cell).to.equal(15);
-      expect(count("containerservice:MaintenanceConfiguration"), cell).to.equal(3);
+      // Per cluster: the Kubernetes upgrade window and the node OS upgrade window.
+      expect(count("containerservice:MaintenanceConfiguration"), cell).to.equal(6);
     }
     for (const nat of of(run, "network:NatGateway")) {
       expect(nat.inputs.sku).to.deep.equal({ name: "Standard" });
@@ -195,6 +196,34 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(ingress.sourceAddressPrefixes).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28"]);
   });
 
+  it("names separate pools after their immutable fields, so a vmSize or maxPods change creates the new pool first", () => {
+    const pools = of(run, "containerservice:AgentPool").filter((p) => cellOf(p) === "c001");
+    for (const p of pools) {
+      expect(p.inputs.agentPoolName, p.name).to.match(/^(sys|user)[1-3][0-9a-f]{6}$/);
+      expect(p.inputs.agentPoolName.length).to.be.at.most(12);
+    }
+    const name = (n: string) => pools.find((p) => p.name === n)!.inputs.agentPoolName as string;
+    // Same immutable fields, same hash; the data-plane's bigger VMs give another.
+    expect(name("c001-proxy-user-z1").slice(5)).to.equal(name("c001-data-plane-mgmt-user-z1").slice(5));
+    expect(name("c001-proxy-user-z1").slice(5)).to.not.equal(name("c001-data-plane-user-z1").slice(5));
+    // The inline system pool of the first zone keeps its name (it is frozen, see README).
+    for (const c of of(run, "containerservice:ManagedCluster")) expect(c.inputs.agentPoolProfiles[0].name).to.equal("sys1");
+  });
+
+  it("encrypts every pool's host disks and caches, enables the Azure Policy add-on with the pod security baseline, and keeps node OS updates in the window", () => {
+    for (const p of of(run, "containerservice:AgentPool")) expect(p.inputs.enableEncryptionAtHost, p.name).to.equal(true);
+    for (const c of of(run, "containerservice:ManagedCluster")) {
+      expect(c.inputs.agentPoolProfiles[0].enableEncryptionAtHost, c.name).to.equal(true);
+      expect(c.inputs.addonProfiles).to.deep.equal({ azurepolicy: { enabled: true } });
+      const assignment = run.registrations.find((r) => r.type === "azure-native:authorization:PolicyAssignment" && r.inputs.scope === c.id)!;
+      expect(assignment.inputs.policyDefinitionId).to.equal("/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d");
+      expect(assignment.inputs.parameters.effect).to.deep.equal({ value: "deny" });
+      const os = run.registrations.find((r) => r.type === "azure-native:containerservice:MaintenanceConfiguration" && r.inputs.configName === "aksManagedNodeOSUpgradeSchedule" && r.name === `${c.name.replace(/-aks$/, "")}-node-os-maintenance`)!;
+      expect(os.inputs.maintenanceWindow).to.deep.include({ durationHours: 4, startTime: "08:00", utcOffset: "+00:00" });
+      expect(os.inputs.maintenanceWindow.schedule).to.deep.equal({ weekly: { dayOfWeek: "Tuesday", intervalWeeks: 1 } });
+    }
+  });
+
   it("leaves the node count of autoscaled pools to the autoscaler", () => {
     const pools = of(run, "containerservice:AgentPool");
     for (const p of pools) {
@@ -285,7 +314,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     }
     for (const k of of(run, "keyvault:Key")) {
       expect(k.protect).to.equal(true);
-      expect(k.inputs.properties).to.deep.equal({ kty: "RSA", keySize: 2048 });
+      // Rotated every 180 days; the clusters pick the new version up on the next `pulumi up --refresh`.
+      expect(k.inputs.properties).to.deep.equal({ kty: "RSA", keySize: 2048, rotationPolicy: { lifetimeActions: [{ trigger: { timeAfterCreate: "P180D" }, action: { type: "rotate" } }] } });
     }
     for (const cluster of of(run, "containerservice:ManagedCluster")) {
       const cell = cellOf(cluster);

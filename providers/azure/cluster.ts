@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import { ClusterSettings } from "../../cells/config";
@@ -12,6 +13,9 @@ import { auditLogs } from "./logging";
 import { azureNames } from "./names";
 import { AzureNetwork } from "./network";
 import { roleAssignment } from "./rbac";
+
+/** Built-in initiative id of the pod security baseline for Linux workloads. */
+export const POD_SECURITY_BASELINE_INITIATIVE = "/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d";
 
 /** Taint that keeps user workloads off system pools. */
 const SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule";
@@ -41,6 +45,9 @@ function poolProperties(p: PoolSpec) {
     vnetSubnetID: p.vnetSubnetID,
     podSubnetID: p.podSubnetID,
     podIPAllocationMode: "DynamicIndividual",
+    // Temp disks and caches of the nodes are encrypted too. Needs the subscription
+    // feature Microsoft.Compute/EncryptionAtHost registered (README, "Azure prerequisites").
+    enableEncryptionAtHost: true,
     maxPods: p.settings.maxPodsPerNode,
     enableAutoScaling: !system,
     count: system ? p.settings.systemNodesPerZone : p.settings.minNodesPerZone,
@@ -140,7 +147,9 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     podSubnetID: subnet(zone, "pods"),
     settings,
   });
-  const user = (zone: string): PoolSpec => ({ ...system(zone), mode: "User", name: azureNames.pool("user", zone), vmSize: settings.vmSize });
+  const user = (zone: string): PoolSpec => ({ ...system(zone), mode: "User", vmSize: settings.vmSize });
+  // Separate pools are named after their immutable fields (azureNames.agentPool).
+  const named = (p: PoolSpec): PoolSpec => ({ ...p, name: azureNames.agentPool(p.mode === "System" ? "system" : "user", p.zone, { vmSize: p.vmSize, maxPods: settings.maxPodsPerNode }) });
 
   const api = region.apiServer;
   const cluster = new containerservice.ManagedCluster(
@@ -173,6 +182,9 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
         // Kubernetes secrets are encrypted in etcd with the cell's key (KMS v2).
         azureKeyVaultKms: { enabled: true, keyId: services.kms.keyId, keyVaultNetworkAccess: "Public" },
       },
+      // Runtime admission inside the cluster: Azure Policy (Gatekeeper) with the pod
+      // security baseline initiative assigned below.
+      addonProfiles: { azurepolicy: { enabled: true } },
       disableLocalAccounts: true,
       enableRBAC: true,
       aadProfile: { managed: true, enableAzureRBAC: true },
@@ -203,7 +215,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // chained, while clusters and cells stay parallel.
   let previous: pulumi.Resource = cluster;
   const userPools: pulumi.Resource[] = [];
-  const pools = [...otherZones.map(system), ...plan.zones.map(user)];
+  const pools = [...otherZones.map(system), ...plan.zones.map(user)].map(named);
   for (const p of pools) {
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
       `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,
@@ -229,6 +241,39 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
         startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
         utcOffset: "+00:00",
       },
+    },
+    o,
+  );
+
+  // Node OS images update only in the maintenance window too (not whenever AKS releases one).
+  new containerservice.MaintenanceConfiguration(
+    `${name}-node-os-maintenance`,
+    {
+      resourceGroupName,
+      resourceName: cluster.name,
+      configName: "aksManagedNodeOSUpgradeSchedule",
+      maintenanceWindow: {
+        schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
+        durationHours: region.maintenance.durationHours,
+        startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
+        utcOffset: "+00:00",
+      },
+    },
+    o,
+  );
+
+  // Pod security baseline, enforced by the Azure Policy add-on. Built-in initiative
+  // "Kubernetes cluster pod security baseline standards for Linux-based workloads"
+  // (learn.microsoft.com, "Azure Policy built-in initiatives: Kubernetes").
+  new authorization.PolicyAssignment(
+    `${name}-pod-security-baseline`,
+    {
+      scope: cluster.id,
+      policyAssignmentName: `${id}-${role}-pss-baseline`,
+      displayName: `Pod security baseline for ${azureNames.cluster(id, role)}`,
+      policyDefinitionId: POD_SECURITY_BASELINE_INITIATIVE,
+      enforcementMode: "Default",
+      parameters: { effect: { value: "deny" }, excludedNamespaces: { value: ["kube-system", "gatekeeper-system", "azure-arc", "istio-system", "cert-manager"] } },
     },
     o,
   );
