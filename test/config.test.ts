@@ -211,4 +211,40 @@ describe("stack config (cells/config.ts)", () => {
       expect(past.ok).to.equal(false);
     });
   });
+
+  describe("Azure limits (issue 12 item 9): regions and zones from a table with its source, DNS lengths, tags", () => {
+    const azure = (patch: (raw: Record<string, any>) => void) => {
+      const raw = exampleRaw("prod-azure");
+      patch(raw);
+      return raw;
+    };
+
+    it("refuses an unknown region, listing the known ones, unless regionZones vouches for a newer one", () => {
+      const problems = problemsOf(azure((r) => (r.region = "eastus9")));
+      expect(problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:region"]);
+      expect(problems[0].message).to.match(/"eastus9" is not an Azure region cellplane knows \(learn\.microsoft\.com.*regions with zones: .*eastus2, .*westus3/);
+      expect(problems[0].fix).to.match(/cellplane:azure\.regionZones/);
+      const hatch = validateConfig(azure((r) => { r.region = "eastus9"; r.azure = { ...r.azure, regionZones: ["1", "2", "3"] }; }));
+      expect(hatch.ok).to.equal(true);
+    });
+
+    it("refuses a region without zones, and a zone the region lacks", () => {
+      expect(pathsOf(azure((r) => (r.region = "westus")))).to.deep.equal(["cellplane:region"]);
+      expect(pathsOf(azure((r) => { r.region = "eastus9"; r.azure = { ...r.azure, regionZones: ["1", "2"] }; }))).to.deep.equal(["cellplane:zones[2]"]);
+    });
+
+    it("refuses DNS zones whose records would pass 253 characters, and labels over 63", () => {
+      const long = `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(40)}.example.com`;
+      expect(problemsOf(azure((r) => (r.dns = { zone: long }))).map((p) => p.message).join("\n")).to.match(/reach \d+ characters .*at most 253/);
+      expect(problemsOf(azure((r) => (r.dns = { zone: `${"a".repeat(64)}.example.com` }))).map((p) => p.message).join("\n")).to.match(/has 64 characters; DNS allows 63/);
+    });
+
+    it("refuses more than 50 tags with cellplane's own, case-twins, reserved prefixes and tags cellplane would overwrite", () => {
+      const many = Object.fromEntries(Array.from({ length: 46 }, (_, i) => [`t${i}`, "x"]));
+      expect(pathsOf(azure((r) => (r.tags = many)))).to.deep.equal(["cellplane:tags"]);
+      const paths = pathsOf(azure((r) => (r.tags = { owner: "a", Owner: "b", microsoftTeam: "c", cell: "d", "Managed-By": "e" })));
+      expect(paths).to.deep.equal(["cellplane:tags.Owner", "cellplane:tags.microsoftTeam", "cellplane:tags.cell", "cellplane:tags.Managed-By"]);
+      expect(validateConfig(azure((r) => (r.tags = Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, "x"]))))).ok).to.equal(true);
+    });
+  });
 });

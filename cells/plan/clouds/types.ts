@@ -34,6 +34,14 @@ export interface CloudRules {
   exampleZones(region: string): string[];
 }
 
+/** The neutral keys of a region config a cloud's check may judge, as given (each possibly missing or malformed). */
+export interface RegionFacts {
+  region?: unknown;
+  zones?: unknown;
+  tags?: unknown;
+  dnsZone?: unknown;
+}
+
 /** VM sizes a cloud's pools get unless `cellplane:clusters` says otherwise. */
 export interface VmDefaults {
   vmSize: string;
@@ -49,9 +57,11 @@ export interface CloudConfigSlice<S extends z.ZodType = z.ZodType> {
   schema: S;
   /**
    * Problems the schema cannot express, given the raw value of the key (possibly
-   * undefined): required settings, cross-field rules. Paths start at the cloud key.
+   * undefined) and the region's raw neutral keys: required settings, cross-field
+   * rules, the cloud's limits on regions, zones, names and tags. Paths are full
+   * (start at the cloud key for its own settings, at the neutral key otherwise).
    */
-  check(raw: unknown): Problem[];
+  check(raw: unknown, region?: RegionFacts): Problem[];
 }
 
 /**
