@@ -374,6 +374,24 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(failure.registrations).to.deep.equal([]);
   });
 
+  it("refuses changing a setting the inline system pool of a deployed cluster never receives", async () => {
+    const before = validateConfig(exampleRaw("prod-azure"));
+    if (!before.ok) throw new Error("example must validate");
+    const clusterSettings = Object.fromEntries(before.value.cells.map((c) => [c.id, c.clusters]));
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c003.clusters = { proxy: { systemVmSize: "Standard_D8ds_v5" } };
+    try {
+      await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings } });
+      expect.fail("the change must be refused");
+    } catch (err) {
+      expect((err as Error).message).to.match(/refusing to change settings a deployed cluster cannot take[\s\S]*cellplane:cells\.c003\.clusters\.proxy\.systemVmSize: systemVmSize of the deployed proxy cluster is "Standard_D4ds_v5"/);
+      expect((err as { registrations?: unknown[] }).registrations ?? []).to.deep.equal([]);
+    }
+    // A new cell (not deployed yet) may choose any value.
+    const fresh = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings: { c001: clusterSettings.c001 } } });
+    expect(fresh.outputs.clusterSettings.c003.proxy.systemVmSize).to.equal("Standard_D8ds_v5");
+  });
+
   it("refuses a capacity change that would move a deployed subnet", async () => {
     const deployed = validateConfig(exampleRaw("prod-azure"));
     if (!deployed.ok) throw new Error("example must validate");

@@ -70,6 +70,7 @@ export const EKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
 
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
+  frozenClusterSettings: [],
   kubernetesCalendar: EKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge" },
   names: AWS_NAME_RULES,

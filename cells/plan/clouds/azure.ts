@@ -213,6 +213,7 @@ export const AKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
 
 export const azure: CloudFace<typeof azureConfigSchema> = {
   rules,
+  frozenClusterSettings: ["systemVmSize", "maxPodsPerNode", "systemNodesPerZone"],
   kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,

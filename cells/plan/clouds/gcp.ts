@@ -68,6 +68,7 @@ export const GKE_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
 
 export const gcp: CloudFace<typeof gcpConfigSchema> = {
   rules,
+  frozenClusterSettings: [],
   kubernetesCalendar: GKE_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },
   names: GCP_NAME_RULES,

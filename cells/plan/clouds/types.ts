@@ -83,6 +83,13 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
    * date of a run); validation refuses a minor past its end and warns within 60 days.
    */
   kubernetesCalendar: readonly KubernetesRelease[];
+  /**
+   * Cluster settings a deployed cluster never receives in full (AKS: the inline
+   * system pool of the first zone is frozen by ignoreChanges, so its VM size, maxPods
+   * and node count stay). The program refuses changing them on a deployed cell, like
+   * a subnet move; README says how to roll such a change.
+   */
+  frozenClusterSettings: readonly string[];
   vmDefaults: VmDefaults;
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
