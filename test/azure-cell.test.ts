@@ -121,14 +121,19 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(dpUser.inputs).to.include({ enableAutoScaling: true, minCount: 1, maxCount: 200, mode: "User", vmSize: "Standard_E16ds_v5" });
   });
 
-  it("creates each cluster after its VNET role assignment and after NAT is attached to all its subnets", () => {
+  it("creates each cluster after its VNET and key grants have propagated and after NAT is attached to all its subnets", () => {
     const urns = byUrn(run);
     for (const c of of(run, "containerservice:ManagedCluster")) {
       const role = c.name.replace(/^c\d+-/, "").replace(/-aks$/, "");
       const deps = c.dependencies.map((u) => urns.get(u)!).filter(Boolean);
-      const ra = deps.find((d) => d.type === "azure-native:authorization:RoleAssignment");
-      expect(ra, c.name).to.not.equal(undefined);
-      expect(ra!.inputs.roleDefinitionId).to.match(/roleDefinitions\/4d97b98b-1d4f-4787-a291-c67834d212e7$/);
+      // The cluster waits for its grants to propagate: a Sleep after the Network
+      // Contributor and Key Vault Crypto User assignments (AKS checks both at creation).
+      const wait = deps.find((d) => d.type === "time:index/sleep:Sleep");
+      expect(wait, c.name).to.not.equal(undefined);
+      expect(wait!.inputs.createDuration).to.equal("120s");
+      const grants = wait!.dependencies.map((u) => urns.get(u)!).filter((d) => d.type === "azure-native:authorization:RoleAssignment");
+      expect(grants.map((g) => g.inputs.roleDefinitionId.split("/").pop()).sort()).to.deep.equal(["12338af0-0e69-4776-bea7-57ae8d297424", "4d97b98b-1d4f-4787-a291-c67834d212e7"]);
+      const ra = grants.find((g) => /4d97b98b-1d4f-4787-a291-c67834d212e7$/.test(g.inputs.roleDefinitionId));
       // Scoped to the cell's VNET only.
       expect(ra!.inputs.scope).to.match(new RegExp(`/virtualNetworks/vnet-${cellOf(c)}$`));
       const subnets = deps.filter((d) => d.type === "azure-native:network:Subnet").map((d) => d.name);
@@ -324,7 +329,9 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(kms).to.deep.include({ enabled: true, keyVaultNetworkAccess: "Public" });
       expect(kms.keyId).to.match(new RegExp(`^https://${key.inputs.vaultName}\\.vault\\.azure\\.net/keys/aks-secrets/[0-9a-f]{32}$`));
       const access = run.registrations.find((r) => r.name === cluster.name.replace(/-aks$/, "-kms-crypto-user"))!;
-      expect(cluster.dependencies).to.include(access.urn);
+      // Through the propagation wait: the cluster waits for the grant to take effect, not only to exist.
+      const wait = run.registrations.find((r) => r.type === "time:index/sleep:Sleep" && r.dependencies.includes(access.urn))!;
+      expect(cluster.dependencies).to.include(wait.urn);
       expect(ids.get(access.inputs.scope)!.type).to.equal("azure-native:keyvault:Vault");
       expect(cellOf(ids.get(access.inputs.scope)!)).to.equal(cell);
       expect(access.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/12338af0-0e69-4776-bea7-57ae8d297424$/);

@@ -106,9 +106,13 @@ describe("platform layer under strict mocks (prod-azure)", function () {
         const cluster = clusterOf(run, cell, role);
         expect(provider.inputs.clusterIdentifier).to.equal(cluster.id);
         expect(unwrapSecrets(provider.inputs.kubeconfig).secret, "kubeconfig is a secret").to.equal(true);
-        // The provider waits for the deployer's RBAC role on this cluster.
+        // The provider waits for the deployer's RBAC role on this cluster to propagate.
         const admin = run.registrations.find((r) => r.name === `${cell}-${role}-deployer-admin`)!;
-        expect(provider.dependencies).to.include(admin.urn);
+        const wait = run.registrations.find((r) => r.name === `${cell}-${role}-deployer-admin-propagated`)!;
+        expect(wait.type).to.equal("time:index/sleep:Sleep");
+        expect(wait.inputs.createDuration).to.equal("120s");
+        expect(wait.dependencies).to.include(admin.urn);
+        expect(provider.dependencies).to.include(wait.urn);
         expect(admin.inputs.scope).to.equal(cluster.id);
         const k8sObjects = children.filter((r) => r.type.startsWith("kubernetes:"));
         expect(k8sObjects.length).to.be.greaterThan(0);

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as time from "@pulumiverse/time";
 import { ClusterSettings } from "../../cells/config";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
@@ -13,6 +14,9 @@ import { auditLogs } from "./logging";
 import { azureNames } from "./names";
 import { AzureNetwork } from "./network";
 import { roleAssignment } from "./rbac";
+
+/** How long a new role assignment is given to propagate before its first use. */
+export const GRANT_PROPAGATION = "120s";
 
 /** Built-in initiative id of the pod security baseline for Linux workloads. */
 export const POD_SECURITY_BASELINE_INITIATIVE = "/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d";
@@ -92,7 +96,7 @@ export interface CellServices {
 
 /** A built cluster: its outputs, and what the platform layer on it waits for. */
 export interface AzureCluster extends ClusterOutputs {
-  /** The deployer's Kubernetes RBAC role on the cluster: Kubernetes calls fail with 403 before it exists. */
+  /** The deployer's Kubernetes RBAC role on the cluster, propagated: Kubernetes calls fail with 403 before. */
   readyForKubernetes: pulumi.Resource[];
   userPools: pulumi.Resource[];
 }
@@ -136,6 +140,16 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   );
 
   const kmsCryptoUser = kmsAccess(ctx, role, services.kms, identity.principalId, parent);
+  // Role assignments take effect after Entra/ARM caches refresh (documented "up to
+  // ten minutes", usually under two): AKS's KMS check and subnet join run right at
+  // creation, so the cluster waits for the grants to propagate. Source:
+  // learn.microsoft.com, "Troubleshoot Azure RBAC: role assignment changes are not
+  // being detected". The wait re-runs only when a grant is recreated (triggers).
+  const grantsPropagated = new time.Sleep(
+    `${name}-grants-propagated`,
+    { createDuration: GRANT_PROPAGATION, triggers: { networkContributor: networkContributor.id, kmsCryptoUser: kmsCryptoUser.id } },
+    { ...o, dependsOn: [networkContributor, kmsCryptoUser] },
+  );
 
   const [firstZone, ...otherZones] = plan.zones;
   const system = (zone: string): PoolSpec => ({
@@ -204,7 +218,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       // Why: the NAT gateway must be attached to every subnet of the role before
       // the cluster exists (outboundType is creation-time only), and AKS needs
       // Network Contributor on the VNET to join its subnets, and the key for KMS.
-      dependsOn: [networkContributor, kmsCryptoUser, ...network.readyForClusters[role]],
+      dependsOn: [grantsPropagated, ...network.readyForClusters[role]],
       // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
       ignoreChanges: ["agentPoolProfiles"],
       transformations: [withoutPodCidr],
@@ -291,6 +305,14 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     o,
   );
 
+  // The first Kubernetes call (the platform's namespaces and releases) waits for the
+  // deployer's grant to propagate, or it fails with 403.
+  const deployerAdminPropagated = new time.Sleep(
+    `${name}-deployer-admin-propagated`,
+    { createDuration: GRANT_PROPAGATION, triggers: { deployerAdmin: deployerAdmin.id } },
+    { ...o, dependsOn: [deployerAdmin] },
+  );
+
   // "exec" format: kubelogin fetches an Entra token; the login mode comes from config.
   const creds = containerservice.listManagedClusterUserCredentialsOutput({ resourceGroupName, resourceName: cluster.name, format: "exec" }, { parent });
   const kubeconfig = pulumi.secret(
@@ -303,7 +325,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     apiEndpoint: pulumi.interpolate`https://${cluster.fqdn}:443`,
     oidcIssuerUrl: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
     kubeconfig,
-    readyForKubernetes: [deployerAdmin],
+    readyForKubernetes: [deployerAdminPropagated],
     userPools,
   };
 }
