@@ -216,8 +216,11 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       ...o,
       protect: region.protect,
       // Why: the NAT gateway must be attached to every subnet of the role before
-      // the cluster exists (outboundType is creation-time only), and AKS needs
-      // Network Contributor on the VNET to join its subnets, and the key for KMS.
+      // the cluster exists (AKS validates the subnets' egress for outboundType
+      // userAssignedNATGateway at creation; the outbound type itself can be updated
+      // later, learn.microsoft.com "Customize cluster egress with outbound types"),
+      // and AKS needs Network Contributor on the VNET (subnet join) and the key (KMS)
+      // granted and propagated.
       dependsOn: [grantsPropagated, ...network.readyForClusters[role]],
       // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
       ignoreChanges: ["agentPoolProfiles"],
