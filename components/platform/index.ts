@@ -139,7 +139,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           metadata: { name: GATEWAY_TLS_SECRET, namespace: ns },
           spec: {
             secretName: GATEWAY_TLS_SECRET,
-            dnsNames: certificateDnsNames(zone),
+            dnsNames: certificateDnsNames(role, zone),
             issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: CLUSTER_ISSUER },
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
           },
