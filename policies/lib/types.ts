@@ -22,6 +22,7 @@ export const AZURE = {
   federatedCredential: "azure-native:managedidentity:FederatedIdentityCredential",
   roleAssignment: "azure-native:authorization:RoleAssignment",
   roleDefinition: "azure-native:authorization:RoleDefinition",
+  policyAssignment: "azure-native:authorization:PolicyAssignment",
   storageAccount: "azure-native:storage:StorageAccount",
   dnsZone: "azure-native:dns:Zone",
   dnsRecordSet: "azure-native:dns:RecordSet",
