@@ -24,6 +24,8 @@ export const AZURE = {
   roleDefinition: "azure-native:authorization:RoleDefinition",
   policyAssignment: "azure-native:authorization:PolicyAssignment",
   storageAccount: "azure-native:storage:StorageAccount",
+  blobServiceProperties: "azure-native:storage:BlobServiceProperties",
+  blobContainer: "azure-native:storage:BlobContainer",
   dnsZone: "azure-native:dns:Zone",
   dnsRecordSet: "azure-native:dns:RecordSet",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",

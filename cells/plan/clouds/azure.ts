@@ -2,6 +2,8 @@ import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules, KubernetesRelease, RegionFacts } from "./types";
+// Tenant services (subscription pool): its own file, composed here.
+import { azureServicePool, checkSubscriptionPool, NO_POOL_FIX, subscriptionPoolSchema } from "./azureServices";
 
 /*
  * Azure's pure face: subnet and pool rules, physical-name rules, VM defaults and
@@ -110,6 +112,8 @@ export const azureConfigSchema = z
     deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(AZURE_DEFAULTS.deployerPrincipalType),
     /** Escape hatch for a region newer than AZURE_REGION_ZONES: the zones it has (the operator checked). */
     regionZones: z.array(z.enum(["1", "2", "3"])).min(1).optional(),
+    // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+    subscriptionPool: subscriptionPoolSchema.optional(),
   })
   .prefault({});
 
@@ -117,7 +121,7 @@ export type AzureSettings = z.output<typeof azureConfigSchema>;
 
 function checkAzureConfig(raw: unknown, facts: RegionFacts = {}): Problem[] {
   const problems: Problem[] = [];
-  const slice = (raw ?? {}) as { deployerPrincipalId?: unknown; regionZones?: unknown };
+  const slice = (raw ?? {}) as { deployerPrincipalId?: unknown; regionZones?: unknown; subscriptionPool?: unknown };
   if (slice.deployerPrincipalId === undefined) {
     problems.push({
       path: ["azure", "deployerPrincipalId"],
@@ -125,6 +129,7 @@ function checkAzureConfig(raw: unknown, facts: RegionFacts = {}): Problem[] {
       fix: "pulumi config set --path cellplane:azure.deployerPrincipalId <object id of the group holding the SREs and the CI/control-plane identities>",
     });
   }
+  problems.push(...checkSubscriptionPool(slice.subscriptionPool));
   problems.push(...regionProblems(facts, Array.isArray(slice.regionZones) ? (slice.regionZones as string[]) : undefined));
   problems.push(...tagProblems(facts.tags));
   problems.push(...dnsProblems(facts.dnsZone));
@@ -218,6 +223,13 @@ export const azure: CloudFace<typeof azureConfigSchema> = {
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
   config: { schema: azureConfigSchema, check: checkAzureConfig },
+  // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+  services: {
+    pool(settings) {
+      if (!settings.subscriptionPool) throw new Error(`an Azure region places services in a subscription pool, and cellplane:azure.subscriptionPool is not set\n  fix: ${NO_POOL_FIX}`);
+      return azureServicePool(settings.subscriptionPool);
+    },
+  },
 };
 
 /** The `cellplane:azure` settings of a validated Azure region config (validation always sets them). */
