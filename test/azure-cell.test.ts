@@ -101,7 +101,12 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((p) => `${ipOf(p)}/32`);
       expect(natIps).to.have.length(3);
-      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28", ...natIps]);
+      const natPrefixes = run.registrations
+        .filter((p) => p.type === "azure-native:network:PublicIPPrefix" && cellOf(p) === cellOf(c))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((p) => p.computed?.ipPrefix as string);
+      expect(natPrefixes).to.have.length(3);
+      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28", ...natIps, ...natPrefixes]);
       expect(c.inputs.autoUpgradeProfile.upgradeChannel).to.equal("patch");
       expect(c.protect, c.name).to.equal(true);
     }
@@ -233,6 +238,20 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       const os = run.registrations.find((r) => r.type === "azure-native:containerservice:MaintenanceConfiguration" && r.inputs.configName === "aksManagedNodeOSUpgradeSchedule" && r.name === `${c.name.replace(/-aks$/, "")}-node-os-maintenance`)!;
       expect(os.inputs.maintenanceWindow).to.deep.include({ durationHours: 4, startTime: "08:00", utcOffset: "+00:00" });
       expect(os.inputs.maintenanceWindow.schedule).to.deep.equal({ weekly: { dayOfWeek: "Tuesday", intervalWeeks: 1 } });
+    }
+  });
+
+  it("gives each zone's NAT gateway a zonal, protected public IP prefix besides its IP (allow-listable egress that can grow)", () => {
+    const ids = byId(run);
+    for (const nat of of(run, "network:NatGateway")) {
+      const zone = nat.inputs.zones[0];
+      expect(nat.inputs.publicIpPrefixes, nat.name).to.have.length(1);
+      const prefix = ids.get(nat.inputs.publicIpPrefixes[0].id)!;
+      expect(prefix.type).to.equal("azure-native:network:PublicIPPrefix");
+      expect(prefix.inputs).to.deep.include({ prefixLength: 31, publicIPAddressVersion: "IPv4", zones: [zone] });
+      expect(prefix.inputs.sku).to.deep.equal({ name: "Standard", tier: "Regional" });
+      expect(prefix.protect, prefix.name).to.equal(true);
+      expect(cellOf(prefix)).to.equal(cellOf(nat));
     }
   });
 

@@ -80,10 +80,13 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
   opts,
 });
 
-/** The operator ranges plus every NAT egress address of the cell (each as a /32), in a stable order. */
-export function authorizedRanges(operatorRanges: readonly string[], natPublicIps: Record<string, pulumi.Output<string>>): pulumi.Output<string[]> {
+/** The operator ranges plus every NAT egress address of the cell (each IP as a /32, each prefix whole), in a stable order. */
+export function authorizedRanges(operatorRanges: readonly string[], natPublicIps: Record<string, pulumi.Output<string>>, natPrefixes: Record<string, pulumi.Output<string>> = {}): pulumi.Output<string[]> {
   const zones = Object.keys(natPublicIps).sort();
-  return pulumi.all(zones.map((z) => natPublicIps[z])).apply((ips) => [...new Set([...operatorRanges, ...ips.filter((ip) => ip !== "").map((ip) => `${ip}/32`)])]);
+  const prefixZones = Object.keys(natPrefixes).sort();
+  return pulumi
+    .all([pulumi.all(zones.map((z) => natPublicIps[z])), pulumi.all(prefixZones.map((z) => natPrefixes[z]))])
+    .apply(([ips, prefixes]) => [...new Set([...operatorRanges, ...ips.filter((ip) => ip !== "").map((ip) => `${ip}/32`), ...prefixes.filter((p) => p !== "")])]);
 }
 
 /** What a cell's clusters share within the cell. */
@@ -207,7 +210,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       // never join (CreateVMSSAgentPoolFailed). Source: learn.microsoft.com, "Secure
       // access to the API server using authorized IP address ranges in AKS" (the
       // cluster egress IPs must be in the ranges with a user-defined outbound type).
-      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: authorizedRanges(api.authorizedIpRanges, network.natPublicIps) },
+      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: authorizedRanges(api.authorizedIpRanges, network.natPublicIps, network.natPublicIpPrefixes) },
       autoUpgradeProfile: { upgradeChannel: region.maintenance.upgradeChannel, nodeOSUpgradeChannel: "NodeImage" },
       nodeResourceGroup: `${azureNames.resourceGroup(region.region, id)}-${role}-nodes`,
       tags,

@@ -17,6 +17,7 @@ export const azureNames = {
   subnet: (role: Role, zone: string, kind: SubnetKind) => physicalName([role, `z${zone}`, kind], R.subnet),
   natGateway: (cell: string, zone: string) => physicalName(["ng", cell, `z${zone}`], R.natGateway),
   natPublicIp: (cell: string, zone: string) => physicalName(["pip", "ng", cell, `z${zone}`], R.publicIp),
+  natPublicIpPrefix: (cell: string, zone: string) => physicalName(["ippre", "ng", cell, `z${zone}`], R.publicIp),
   nsg: (cell: string, role: Role) => physicalName(["nsg", cell, role], R.networkSecurityGroup),
   cluster: (cell: string, role: Role) => physicalName(["aks", cell, role], R.managedCluster),
   dnsPrefix: (region: string, cell: string, role: Role) => physicalName([cell, ROLE_CODE[role], region], R.dnsPrefix),

@@ -58,7 +58,7 @@ export const AZURE_NAME_RULES = {
  */
 export const KUBELOGIN_MODES = ["azurecli", "workloadidentity", "spn", "msi", "devicecode"] as const;
 
-export const AZURE_DEFAULTS = { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group" } as const;
+export const AZURE_DEFAULTS = { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group", natIpPrefixLength: 31 } as const;
 
 const count = (min: number, max: number) => z.int().min(min).max(max);
 
@@ -110,6 +110,13 @@ export const azureConfigSchema = z
     auditLogRetentionDays: count(30, 730).default(AZURE_DEFAULTS.auditLogRetentionDays),
     deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
     deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(AZURE_DEFAULTS.deployerPrincipalType),
+    /**
+     * Length of the public IP prefix each zone's NAT gateway egresses from, besides its
+     * public IP (31 = 2 addresses, 28 = 16, the NAT gateway's maximum). Customers
+     * allow-list the prefix once; SNAT capacity grows inside it. Changing it replaces
+     * the prefixes (new addresses): refused in review, see docs/config.md.
+     */
+    natIpPrefixLength: z.int().min(28).max(31).default(AZURE_DEFAULTS.natIpPrefixLength),
     /** Escape hatch for a region newer than AZURE_REGION_ZONES: the zones it has (the operator checked). */
     regionZones: z.array(z.enum(["1", "2", "3"])).min(1).optional(),
     // --- tenant services (cells/plan/clouds/azureServices.ts) ---
