@@ -23,8 +23,6 @@ import {
 } from "../automation";
 import { ROLES } from "../cells/plan/model";
 import { listStacks, PROJECT_DIR } from "../offline/stackfile";
-import { resolvePolicyConfig } from "../policies/offline";
-import { PACK_ENFORCEMENT_LEVEL, POLICIES } from "../policies/policies";
 import { ipPlanTable, readPolicyConfig, table, weakenedPolicies } from "./plan";
 
 /*
@@ -161,9 +159,15 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
-/** Each policy's effective level under a config file, as the engine resolves it (PolicyConfigError on a bad file). */
-function effectiveLevels(file: ReturnType<typeof readPolicyConfig>): { name: string; level: string }[] {
-  return [...resolvePolicyConfig({ policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL }, file).entries()].map(([name, c]) => ({ name, level: c.level }));
+/**
+ * The pack's mandatory policies a config file weakens, resolved as the engine does
+ * (PolicyConfigError on a bad file). The pack loads here, on the paths that gate.
+ */
+async function weakenedBy(configFile: string): Promise<ReturnType<typeof weakenedPolicies>> {
+  const [{ resolvePolicyConfig }, { PACK_ENFORCEMENT_LEVEL, POLICIES }] = await Promise.all([import("../policies/offline"), import("../policies/policies")]);
+  const file = await readPolicyConfig(configFile);
+  const levels = [...resolvePolicyConfig({ policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL }, file).entries()].map(([name, c]) => ({ name, level: c.level }));
+  return weakenedPolicies(levels, POLICIES, PACK_ENFORCEMENT_LEVEL);
 }
 
 /**
@@ -239,7 +243,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
       // and every mandatory policy it weakens is said, as `plan` says it.
       const gate = policyGate(policy, backend.workDir ?? PROJECT_DIR);
       const projectPack = gate.packs.length === 1 && path.resolve(gate.packs[0]) === path.join(backend.workDir ?? PROJECT_DIR, "policies");
-      const weakened = projectPack && gate.configs.length === 1 ? weakenedPolicies(effectiveLevels(readPolicyConfig(gate.configs[0]))) : [];
+      const weakened = projectPack && gate.configs.length === 1 ? await weakenedBy(gate.configs[0]) : [];
       if (weakened.length > 0 && !o.json) {
         env.stderr.write(`cellctl: WARNING: ${gate.configs[0]} weakens mandatory policies: ${weakened.map((w) => `${w.policy} (mandatory -> ${w.effective})`).join(", ")}\n`);
       }
