@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease } from "./types";
 
 /*
  * AWS's pure face: subnet and node-group rules, physical-name rules, VM defaults
@@ -61,8 +61,17 @@ export const AWS_NAME_RULES = {
 /** `cellplane:aws`: no AWS-only settings yet; the key is accepted empty so the slot exists. */
 export const awsConfigSchema = z.strictObject({}).prefault({});
 
+/** EKS's Kubernetes release calendar: end of standard support per minor (../shared/guide/cloud-facts.md, Nov 2026). */
+const EKS_CALENDAR_SOURCE = "docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (Amazon EKS Kubernetes release calendar)";
+export const EKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
+  { minor: "1.34", endOfStandardSupport: "2026-12-02", source: EKS_CALENDAR_SOURCE },
+  { minor: "1.35", endOfStandardSupport: "2027-03-27", source: EKS_CALENDAR_SOURCE },
+];
+
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
+  frozenClusterSettings: [],
+  kubernetesCalendar: EKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge" },
   names: AWS_NAME_RULES,
   config: { schema: awsConfigSchema, check: () => [] },
