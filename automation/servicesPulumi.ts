@@ -1,4 +1,4 @@
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { parseServiceStackName } from "../cells/plan/services";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { CLOUD_HOMES } from "../providers";
@@ -33,7 +33,8 @@ export class PulumiServiceStacks extends ServiceStackFiles implements ServiceSta
   }
 
   private async open(stackName: string, create: boolean): Promise<Stack> {
-    const { serviceProgram } = await import("../services/program");
+    // Loaded on use, as PulumiStack does: offline commands (cellctl --help, cells list) load no Automation API.
+    const [{ serviceProgram }, { LocalWorkspace }] = await Promise.all([import("../services/program"), import("@pulumi/pulumi/automation")]);
     const args = { stackName, projectName: "cellplane", program: serviceProgram };
     const opts = { workDir: this.workDir, envVars: this.envVars };
     try {
