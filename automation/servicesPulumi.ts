@@ -1,3 +1,4 @@
+// The Automation API loads on first use: cellctl --help and list must not pay for it (issue 16).
 import type { Stack } from "@pulumi/pulumi/automation";
 import { parseServiceStackName } from "../cells/plan/services";
 import { PROJECT_DIR } from "../offline/stackfile";
@@ -33,7 +34,6 @@ export class PulumiServiceStacks extends ServiceStackFiles implements ServiceSta
   }
 
   private async open(stackName: string, create: boolean): Promise<Stack> {
-    // Loaded on use, as PulumiStack does: offline commands (cellctl --help, cells list) load no Automation API.
     const [{ serviceProgram }, { LocalWorkspace }] = await Promise.all([import("../services/program"), import("@pulumi/pulumi/automation")]);
     const args = { stackName, projectName: "cellplane", program: serviceProgram };
     const opts = { workDir: this.workDir, envVars: this.envVars };
