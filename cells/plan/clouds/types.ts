@@ -32,6 +32,20 @@ export interface CloudRules {
   checkZone(zone: string, region: string): string | null;
   /** An example of a right zone list, for fix hints. */
   exampleZones(region: string): string[];
+  /**
+   * Problems of one role's pool settings the cloud alone knows (e.g. AWS: the pods an
+   * instance type's network interfaces can address, node groups per cluster).
+   * `field` is the key of `cellplane:clusters.<role>` the problem is about.
+   */
+  checkPools?(pools: PoolShape): { field: string; message: string; fix: string }[];
+}
+
+/** What a cloud's pool check sees of one role's clusters. */
+export interface PoolShape {
+  vmSize: string;
+  systemVmSize: string;
+  maxPodsPerNode: number;
+  zones: number;
 }
 
 /** VM sizes a cloud's pools get unless `cellplane:clusters` says otherwise. */
@@ -60,4 +74,6 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
   config: CloudConfigSlice<S>;
+  /** Helm charts only this cloud's build face installs (e.g. its CNI), pinned here; the policy pack allows their repositories. */
+  charts?: Readonly<Record<string, { repo: string; chart: string; version: string }>>;
 }
