@@ -119,7 +119,7 @@ export function buildAwsNetwork(ctx: CellContext, clusterNames: Record<Role, str
   const securityGroupIds = {} as Record<Role, pulumi.Output<string>[]>;
   const baseSecurityGroupId = {} as Record<Role, pulumi.Output<string>>;
   for (const role of ROLES) {
-    const specs = securityGroupsFor(role, plan, region.platform.ingressAllowList);
+    const specs = securityGroupsFor(role, plan);
     const problems = securityGroupProblems(role, specs);
     if (problems.length > 0) throw new Error(`cellplane: the security groups of ${id} break EC2 quotas: ${problems.join("; ")}`);
     securityGroupIds[role] = specs.map((spec) => {

@@ -11,9 +11,10 @@ import { GATEWAY_HEALTH_PORT } from "./securityGroups";
 /**
  * Annotations of the Istio gateway Service: an internet-facing NLB provisioned by
  * the AWS Load Balancer Controller (not the in-tree controller), with IP targets
- * (pods' VPC addresses), the client's address preserved (the security groups
- * admit the allow-list), health checks on the gateway's readiness port, and the
- * security-group rules left to cellplane (they are generated from the matrix).
+ * (pods' VPC addresses) reached from the NLB's own addresses (the targets'
+ * security groups admit the public subnets; the allow-list is the NLB's frontend
+ * group, from loadBalancerSourceRanges), health checks on the gateway's readiness
+ * port, and the targets' rules left to cellplane (generated from the matrix).
  */
 export const GATEWAY_SERVICE_ANNOTATIONS: Record<string, string> = {
   "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -22,7 +23,7 @@ export const GATEWAY_SERVICE_ANNOTATIONS: Record<string, string> = {
   "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
   "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": String(GATEWAY_HEALTH_PORT),
   "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz/ready",
-  "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=true",
+  "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=false",
   "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules": "false",
 };
 

@@ -15,12 +15,19 @@ import { CellIpPlan, Role } from "../../cells/plan/model";
  *   - the role's base group: everything from the role's own node and pod subnets
  *     (node <-> node, Cilium health 4240 and ICMP, DNS, API server 443, kubelet
  *     10250 and webhooks 9443/15017 from the control plane, which sits in the
- *     node subnets), the Internet ingress ports from the allow-list and the
- *     load balancer's health checks from the public subnets; all egress;
+ *     node subnets), and the role's ingress ports and the gateway's health check
+ *     port from the public subnets, where the NLB's nodes are; all egress;
  *   - one group per cross-role flow into the role, from the source role's subnets
  *     on the flow's ports.
  * Nothing else from the other roles of the cell is admitted. One group per flow
  * keeps each group under the rules-per-group quota (each CIDR is a rule).
+ *
+ * Why the ingress ports are open to the public subnets and not to the allow-list:
+ * security groups cannot deny, so an allow-list of 0.0.0.0/0 on the targets would
+ * also admit every other role of the cell. The NLB targets pods by IP without
+ * preserving the client address, so targets see the NLB's own addresses; the
+ * allow-list is enforced at the NLB's frontend security group, which the load
+ * balancer controller builds from the Service's loadBalancerSourceRanges.
  */
 
 /** Port the Istio gateway answers load balancer health checks on (/healthz/ready). */
@@ -56,18 +63,18 @@ export function portRanges(ports: readonly number[]): { from: number; to: number
 }
 
 /** The security groups of `role` in a cell. */
-export function securityGroupsFor(role: Role, plan: CellIpPlan, ingressAllowList: readonly string[]): SgSpec[] {
+export function securityGroupsFor(role: Role, plan: CellIpPlan): SgSpec[] {
   const own = roleCidrs(plan, role);
   const publicSubnets = plan.subnets.filter((s) => s.kind === "public").map((s) => s.cidr);
   const base: SgRule[] = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: own, description: `within ${role}: nodes, pods and its control plane` }];
   const ingress = INGRESS.filter((i) => i.role === role);
   for (const i of ingress) {
-    for (const r of portRanges(i.ports)) base.push({ protocol: i.protocol, fromPort: r.from, toPort: r.to, cidrBlocks: [...ingressAllowList], description: i.why });
+    for (const r of portRanges(i.ports)) base.push({ protocol: i.protocol, fromPort: r.from, toPort: r.to, cidrBlocks: publicSubnets, description: `${i.why}, through the NLB` });
   }
   if (ingress.length > 0) {
     base.push({ protocol: "tcp", fromPort: GATEWAY_HEALTH_PORT, toPort: GATEWAY_HEALTH_PORT, cidrBlocks: publicSubnets, description: "NLB health checks of the Istio gateway" });
   }
-  const groups: SgSpec[] = [{ key: "base", description: `cellplane ${plan.cellId} ${role}: own subnets, ingress allow-list, egress`, ingress: base, egressAll: true }];
+  const groups: SgSpec[] = [{ key: "base", description: `cellplane ${plan.cellId} ${role}: own subnets, NLB, egress`, ingress: base, egressAll: true }];
   for (const from of [...new Set(flowsInto(role).map((f) => f.from))]) {
     const rules = flowsInto(role)
       .filter((f) => f.from === from)
