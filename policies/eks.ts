@@ -80,7 +80,8 @@ export const eksEncryptionKey = stackRule({
   check(index, { report }) {
     for (const c of index.ofType(AWS.cluster)) {
       const arn = str(at(c.props, "encryptionConfig", "provider", "keyArn"));
-      const key = arn ? index.byId(arn, [AWS.kmsKey]) : undefined;
+      // Outputs carry the key's ARN; inputs only its id, the ARN's last segment.
+      const key = arn ? (index.byId(arn, [AWS.kmsKey]) ?? index.byId(arn.split("/").pop() ?? "", [AWS.kmsKey])) : undefined;
       if (!key) continue;
       const spec = str(key.props.customerMasterKeySpec) ?? str(key.props.keySpec) ?? "SYMMETRIC_DEFAULT";
       const usage = str(key.props.keyUsage) ?? "ENCRYPT_DECRYPT";
@@ -92,25 +93,29 @@ export const eksEncryptionKey = stackRule({
 export const eksEndpointReachesNodes = stackRule({
   name: "eks-endpoint-reaches-nodes",
   description:
-    "A public EKS endpoint limited by publicAccessCidrs admits the NAT addresses of its VPC: nodes in private subnets reach the public endpoint from them (and Pulumi from the operators' ranges). Fix: add each NAT gateway's Elastic IP as /32 to vpcConfig.publicAccessCidrs.",
+    "A public EKS endpoint limited by publicAccessCidrs admits the NAT addresses of its VPC: nodes in private subnets reach the public endpoint from them (and Pulumi from the operators' ranges). Where an Elastic IP's address is not known yet (a preview before it exists), the cluster must take its ranges from the Elastic IPs (depend on them) and list a /32 per NAT. Fix: add each NAT gateway's Elastic IP as /32 to vpcConfig.publicAccessCidrs.",
   enforcementLevel: "mandatory",
   appliesTo: [AWS.cluster],
   check(index, { report }) {
-    const natIps = new Map<string, string[]>();
+    const natEips = new Map<string, PolicyResource[]>();
     for (const n of index.ofType(AWS.nat)) {
       const sub = index.ref(n, n.props.subnetId, [AWS.subnet]);
-      const eip = index.ofType(AWS.eip).find((e) => str(e.props.allocationId) === str(n.props.allocationId) || str(e.props.id) === str(n.props.allocationId));
+      const eip = index.ref(n, n.props.allocationId, [AWS.eip]);
       const vpc = str(sub?.props.vpcId);
-      const ip = str(eip?.props.publicIp);
-      if (vpc && ip) natIps.set(vpc, [...(natIps.get(vpc) ?? []), ip]);
+      if (vpc && eip) natEips.set(vpc, [...(natEips.get(vpc) ?? []), eip]);
     }
     for (const c of index.ofType(AWS.cluster)) {
       if (at(c.props, "vpcConfig", "endpointPublicAccess") === false) continue;
       const cidrs = strings(at(c.props, "vpcConfig", "publicAccessCidrs"));
       if (cidrs.length === 0 || cidrs.includes("0.0.0.0/0")) continue;
       const sub = index.ref(c, strings(at(c.props, "vpcConfig", "subnetIds"))[0], [AWS.subnet]);
-      const missing = (natIps.get(str(sub?.props.vpcId) ?? "") ?? []).filter((ip) => !cidrs.includes(`${ip}/32`));
-      if (missing.length > 0) report(c.urn, violation(c.name, `publicAccessCidrs lack the NAT addresses ${missing.join(", ")}: nodes cannot join`, `add ${missing.map((ip) => `${ip}/32`).join(", ")} to vpcConfig.publicAccessCidrs`));
+      const eips = natEips.get(str(sub?.props.vpcId) ?? "") ?? [];
+      const hosts = cidrs.filter((x) => x.endsWith("/32"));
+      const missing = eips.filter((e) => {
+        const ip = str(e.props.publicIp);
+        return ip ? !cidrs.includes(`${ip}/32`) : !c.dependencies.some((d) => d.urn === e.urn) || hosts.length < eips.length;
+      });
+      if (missing.length > 0) report(c.urn, violation(c.name, `publicAccessCidrs lack the NAT addresses of ${missing.map((e) => e.name).join(", ")}: nodes cannot reach the API server to join`, "add each NAT gateway's Elastic IP as /32 to vpcConfig.publicAccessCidrs"));
     }
   },
 });
