@@ -188,6 +188,7 @@ const PROTECTED: Readonly<Record<string, string>> = {
   [AZURE.logWorkspace]: "the cell's audit log store",
   [AZURE.keyVault]: "a key vault (its keys encrypt cluster secrets)",
   [AZURE.vaultKey]: "a key that encrypts cluster secrets (losing it loses them)",
+  [AWS.kmsKey]: "a key that encrypts cluster secrets (losing it loses them)",
   [AZURE.publicIp]: "an egress IP customers allow-list",
   [AWS.eip]: "an egress IP customers allow-list",
   [GCP.address]: "an egress IP customers allow-list",
