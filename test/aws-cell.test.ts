@@ -10,6 +10,7 @@ import { awsSecurityGroupsAdmit } from "../policies/lib/reachabilityAws";
 import { RULE_SET_VIEWS } from "../policies/views/network";
 import { subjectOf, viewsOf } from "../policies/lib/policy";
 import { OfflineViolation, RecordedResource, runPolicies } from "../policies/offline";
+import { EKS_POLICIES } from "../policies/eks";
 import { POLICIES } from "../policies/policies";
 import { awsMocks } from "../providers/aws/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
@@ -476,6 +477,10 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       ["eks-gateway-nlb", "c001-proxy-platform-istio-ingress", (r) => delete r.inputs.values.service.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"], /scheme: unset \(want internet-facing\)/],
       ["irsa-trust-scoped", "c001-proxy-cilium-irsa", (r) => (r.inputs.assumeRolePolicy = r.inputs.assumeRolePolicy.replace(/kube-system:cilium-operator/, "kube-system:*")), /names no single service account/],
     ];
+    it("has a failing case for every EKS policy", () => {
+      expect([...new Set(cases.map((c) => c[0]))].filter((p) => p.startsWith("eks-") || p === "irsa-trust-scoped" || p === "security-group-quota").sort()).to.deep.equal(EKS_POLICIES.map((p) => p.name).sort());
+    });
+
     for (const [policy, name, fn, message] of cases) {
       it(`${policy} fails when ${name} is broken (${message.source.slice(0, 40)})`, async () => {
         const vs = await broken(policy, name, fn);
