@@ -436,6 +436,15 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       expect(problems(east).join("\n")).to.include('cellplane:zones.2: "use1-az3" cannot host EKS control planes');
     });
 
+    it("refuses an aws provider region other than cellplane:region", async () => {
+      const config = { ...flatFromRaw(exampleRaw("prod-aws")), "aws:region": "eu-west-1" };
+      const failure = await runProgram({ stack: "prod-aws", config, program }).then(
+        () => expect.fail("a region mismatch must fail the run"),
+        (err: Error) => err,
+      );
+      expect(failure.message).to.include("the aws provider's region is eu-west-1 but cellplane:region is us-west-2");
+    });
+
     it("throws for an aws type or invoke without a mock, naming it", () => {
       expect(() => awsMocks.newResource("aws:rds/instance:Instance", "x", {})).to.throw("no mock for resource type aws:rds/instance:Instance; add one to providers/aws/mocks.ts");
       expect(() => awsMocks.invoke("aws:index/getCallerIdentity:getCallerIdentity", {})).to.throw("no mock for invoke aws:index/getCallerIdentity:getCallerIdentity");

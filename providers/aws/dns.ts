@@ -3,8 +3,21 @@ import * as aws from "@pulumi/aws";
 import { cellDomain } from "../../cells/plan/platform";
 import { CellContext, CellDns, RegionContext, RegionDns } from "../types";
 
+/**
+ * The aws provider creates resources in `aws:region` (or AWS_REGION); AZ IDs,
+ * endpoint service names and the kubeconfigs assume `cellplane:region`. A stack
+ * whose two differ would build a cell in the wrong region, so it is refused.
+ */
+function checkProviderRegion(region: string): void {
+  const configured = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION;
+  if (configured !== undefined && configured !== region) {
+    throw new pulumi.RunError(`cellplane: the aws provider's region is ${configured} but cellplane:region is ${region}\n      fix: pulumi config set aws:region ${region} (and unset AWS_REGION if it says otherwise)`);
+  }
+}
+
 /** The region's public hosted zone. It outlives every cell and its parent domain delegates to it: protected. */
 export function buildAwsRegionDns(ctx: RegionContext, parent: pulumi.Resource): RegionDns {
+  checkProviderRegion(ctx.region.region);
   const zoneName = ctx.region.dns.zone;
   const zone = new aws.route53.Zone(
     "region-dns-zone",
