@@ -208,6 +208,7 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
         const key = run.registrations.find((r) => r.type === "aws:kms/key:Key" && r.inputs && cellOf(r) === cell)!;
         expect(c.inputs.encryptionConfig.provider.keyArn).to.equal(`arn:aws:kms:us-west-2:123456789012:key/${key.id}`);
         expect(key.protect).to.equal(true);
+        expect(c.inputs.upgradePolicy).to.deep.equal({ supportType: "EXTENDED" });
         expect(c.inputs.kubernetesNetworkConfig).to.deep.equal({ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16" });
         const subnets = c.inputs.vpcConfig.subnetIds.map((id: string) => ids.get(id)!);
         expect(subnets.map((s: Registration) => `${s.inputs.tags.role}/${s.inputs.tags.kind}`)).to.deep.equal([`${role}/nodes`, `${role}/nodes`, `${role}/nodes`]);
@@ -466,6 +467,7 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       }, /Cilium pod ENIs without security-groups|differs from the isolation matrix/],
       ["eks-cluster-creation", "c001-proxy-eks", (r) => (r.inputs.accessConfig.bootstrapClusterCreatorAdminPermissions = true), /bootstrapClusterCreatorAdminPermissions/],
       ["eks-cluster-creation", "c001-proxy-eks", (r) => delete r.inputs.bootstrapSelfManagedAddons, /installs aws-node and kube-proxy/],
+      ["cluster-version-pinned", "c001-proxy-eks", (r) => (r.inputs.upgradePolicy = { supportType: "STANDARD" }), /supportType STANDARD lets EKS upgrade the minor version/],
       ["eks-control-plane-zones", "c001-proxy-eks", (r) => (r.inputs.vpcConfig.subnetIds = [r.inputs.vpcConfig.subnetIds[0], r.inputs.vpcConfig.subnetIds[0]]), /all in usw2-az1/],
       ["eks-access-entries", "c001-proxy-deployer-entry", (r, all) => (r.inputs.principalArn = all.find((x) => x.type === "aws:eks/nodeGroup:NodeGroup")!.inputs.nodeRoleArn), /a node group's role/],
       ["eks-access-entries", "c001-proxy-eks", (r) => (r.dependencies = r.dependencies.filter((d) => !d.includes("log-group"))), /does not wait for its log group/],

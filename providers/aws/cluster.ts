@@ -162,7 +162,10 @@ export function buildAwsCluster({ ctx, role, network, services, parent }: AwsClu
       kubernetesNetworkConfig: { ipFamily: "ipv4", serviceIpv4Cidr: plan.serviceCidr },
       encryptionConfig: { provider: { keyArn: services.kmsKeyArn }, resources: ["secrets"] },
       enabledClusterLogTypes: CLUSTER_LOG_TYPES,
-      upgradePolicy: { supportType: "STANDARD" },
+      // EXTENDED: when standard support ends EKS keeps the minor version (and bills
+      // extended support) instead of upgrading it by itself; a minor upgrade stays a
+      // reviewed change of kubernetesVersion.
+      upgradePolicy: { supportType: "EXTENDED" },
       tags,
     },
     { ...o, protect: region.protect, dependsOn: [logGroup, kmsGrant] },
