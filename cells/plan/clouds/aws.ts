@@ -166,9 +166,9 @@ export const AWS_NAME_RULES = {
  * their repositories.
  */
 export const AWS_CHARTS = {
-  cilium: { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.18.4" },
+  cilium: { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.5" },
   loadBalancerController: { repo: "https://aws.github.io/eks-charts", chart: "aws-load-balancer-controller", version: "1.14.0" },
-  clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.52.1" },
+  clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0" },
 } as const;
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
