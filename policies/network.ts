@@ -6,7 +6,7 @@ import { flowAllows, FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
 import { Role } from "../cells/plan/model";
 import { resourceRule, roleOf, stackRule, subjectOf, violation, viewsOf } from "./lib/policy";
 import { azureNsgAdmits } from "./lib/reachability";
-import { awsIsolationViolations } from "./networkAws";
+import { awsIsolationViolations, awsPodSubnetEgressViolations } from "./networkAws";
 import { record, str, strings } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
@@ -76,6 +76,7 @@ export const subnetNatSameZone = stackRule({
   appliesTo: SUBNET_USERS,
   check(index, { report }) {
     const nats = servingNats(index);
+    awsPodSubnetEgressViolations(index, report, nats);
     for (const s of clusterSubnets(index)) {
       const own = subnetView(s.resource)?.zone;
       const zones = own ? [own] : [...s.poolZones].sort();

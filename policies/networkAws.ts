@@ -59,3 +59,23 @@ export function awsIsolationViolations(index: StackIndex, report: Report, probes
     }
   }
 }
+
+/**
+ * subnet-nat-same-zone on AWS pod subnets: they are not in any node group or
+ * cluster (Cilium's CNI config names them), yet pods egress from their own
+ * addresses, so each needs its own zone's NAT like the node subnets.
+ */
+export function awsPodSubnetEgressViolations(index: StackIndex, report: Report, nats: (subnet: PolicyResource) => { resource: PolicyResource; zone: string | null }[]): void {
+  for (const s of index.ofType(AWS.subnet)) {
+    const { role, kind } = awsSubnetRole(s);
+    if (kind !== "pods" || !ROLES.some((r) => r === role)) continue;
+    const zone = str(s.props.availabilityZoneId) ?? str(s.props.availabilityZone);
+    const served = nats(s);
+    if (served.length === 0) report(s.urn, violation(s.name, "no NAT gateway serves this pod subnet, so its pods have no stable egress", `route 0.0.0.0/0 of its route table to the NAT gateway of zone ${zone ?? "<zone>"}`));
+    for (const nat of served) {
+      if (nat.zone !== null && zone && nat.zone !== zone) {
+        report(s.urn, violation(s.name, `serves zone ${zone} but egresses through NAT gateway ${nat.resource.name} of zone ${nat.zone}`, `route it to the NAT gateway of zone ${zone}`));
+      }
+    }
+  }
+}
