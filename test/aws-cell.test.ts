@@ -469,6 +469,7 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       ["eks-cluster-creation", "c001-proxy-eks", (r) => delete r.inputs.bootstrapSelfManagedAddons, /installs aws-node and kube-proxy/],
       ["subnet-nat-same-zone", "c001-proxy-usw2-az2-pods-rta", (r, all) => (r.inputs.routeTableId = all.find((x) => x.name === "c001-usw2-az1-private-rt")!.id), /c001-proxy-usw2-az2-pods: serves zone usw2-az2 but egresses through NAT gateway c001-usw2-az1-nat of zone usw2-az1/],
       ["subnet-nat-same-zone", "c001-proxy-usw2-az2-nodes-rta", (r, all) => (r.inputs.routeTableId = all.find((x) => x.name === "c001-usw2-az1-private-rt")!.id), /c001-proxy-usw2-az2-nodes: serves zone usw2-az2 but egresses through NAT gateway c001-usw2-az1-nat/],
+      ["names-within-cloud-rules", "c001-proxy-cilium-irsa", (r) => (r.inputs.name = `${r.inputs.name}-with-a-purpose-name-that-is-far-too-long-for-iam`), /has \d+ characters; the rule is 1-64/],
       ["cluster-version-pinned", "c001-proxy-eks", (r) => (r.inputs.upgradePolicy = { supportType: "STANDARD" }), /supportType STANDARD lets EKS upgrade the minor version/],
       ["eks-control-plane-zones", "c001-proxy-eks", (r) => (r.inputs.vpcConfig.subnetIds = [r.inputs.vpcConfig.subnetIds[0], r.inputs.vpcConfig.subnetIds[0]]), /all in usw2-az1/],
       ["eks-access-entries", "c001-proxy-deployer-entry", (r, all) => (r.inputs.principalArn = all.find((x) => x.type === "aws:eks/nodeGroup:NodeGroup")!.inputs.nodeRoleArn), /a node group's role/],
