@@ -175,6 +175,23 @@ export const securityGroupQuota = resourceRule<Props, { maxRules?: number }>({
   },
 });
 
+/** Characters EC2 accepts in security group and rule descriptions (EC2 API, CreateSecurityGroup and IpRange.Description). */
+const SG_DESCRIPTION = /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]*$/;
+
+export const securityGroupDescriptions = resourceRule<Props>({
+  name: "security-group-descriptions",
+  description:
+    "Security group and rule descriptions use only the characters EC2 accepts (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*; at most 255), or the create fails. Fix: rewrite the description named in the message.",
+  enforcementLevel: "mandatory",
+  views: only(AWS.securityGroup, ({ props }) => props),
+  check: (p, { subject }) => {
+    const texts: [string, string | undefined][] = [["description", str(p.description)], ...[...records(p.ingress), ...records(p.egress)].map((r, i): [string, string | undefined] => [`rule ${i} description`, str(r.description)])];
+    return texts
+      .filter(([, t]) => t !== undefined && (!SG_DESCRIPTION.test(t) || t.length > 255))
+      .map(([field, t]) => violation(subject.name, `${field} "${t}" has characters EC2 refuses or is longer than 255`, "use letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* only"));
+  },
+});
+
 // ---------------------------------------------------------------------------
 // Nodes
 
@@ -329,6 +346,7 @@ export const EKS_POLICIES = [
   eksVpcDns,
   eksPublicSubnetsTagged,
   securityGroupQuota,
+  securityGroupDescriptions,
   eksLaunchTemplate,
   eksNodeGroupCiliumTaint,
   eksCiliumEni,

@@ -130,7 +130,7 @@ export function buildAwsNetwork(ctx: CellContext, clusterNames: Record<Role, str
           name: `${awsNames.securityGroup(id, role)}-${spec.key}`,
           description: spec.description,
           ingress: spec.ingress.map((r) => ({ protocol: r.protocol, fromPort: r.fromPort, toPort: r.toPort, cidrBlocks: r.cidrBlocks, description: r.description })),
-          egress: spec.egressAll ? [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress (NAT, AWS APIs, other roles' listed ports)" }] : [],
+          egress: spec.egressAll ? [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all egress: NAT, AWS APIs, the listed ports of other roles" }] : [],
           // The base group is the one interface group the load balancer controller looks for by cluster tag.
           tags: tags({ Name: `${awsNames.securityGroup(id, role)}-${spec.key}`, role, ...(spec.key === "base" ? { [`kubernetes.io/cluster/${clusterNames[role]}`]: "owned" } : {}) }),
         },
