@@ -172,6 +172,10 @@ export function buildAwsCluster({ ctx, role, network, services, parent }: AwsClu
   );
 
   const issuer = cluster.identities.apply((ids) => ids?.[0]?.oidcs?.[0]?.issuer ?? "");
+  // No thumbprintLists: IAM validates EKS's OIDC issuers against its own trusted CAs
+  // and ignores thumbprints for them (IAM user guide, "Create an OpenID Connect
+  // identity provider"; the aws provider made the field optional). Fetching one with
+  // @pulumi/tls would add a TLS call to the issuer on every preview for nothing.
   const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuer, clientIdLists: ["sts.amazonaws.com"], tags }, o);
 
   // The deployer role (SREs, CI, the control plane) administers this cluster, and only this one.
