@@ -205,7 +205,8 @@ function checkAwsConfig(raw: unknown): Problem[] {
 
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
-  vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge" },
+  // 40 pods: m5.xlarge and m5.2xlarge address 44 in Cilium ENI mode (eniMaxPods).
+  vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge", maxPodsPerNode: 40 },
   names: AWS_NAME_RULES,
   config: { schema: awsConfigSchema, check: checkAwsConfig },
   charts: AWS_CHARTS,

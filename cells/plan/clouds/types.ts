@@ -52,6 +52,8 @@ export interface PoolShape {
 export interface VmDefaults {
   vmSize: string;
   systemVmSize: string;
+  /** Pods per node by default, where the default VM sizes hold fewer than the cross-cloud default (AWS: ENI limits). */
+  maxPodsPerNode?: number;
 }
 
 /**
