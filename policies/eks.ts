@@ -260,6 +260,7 @@ export const eksCiliumEni = stackRule({
       if (problems.length > 0) report(r.urn, violation(r.name, problems.join("; "), "set the Cilium values for ENI mode on EKS (Cilium docs, ENI IPAM and kube-proxy-free)"));
     }
     for (const { resource, eni } of ciliumEniConfigs(index)) {
+      if (!eni) continue; // not known yet (preview): judged once it is
       const problems: string[] = [];
       if ((num(eni["first-interface-index"]) ?? 0) < 1) problems.push("first-interface-index is not 1 or more: pods take the node subnet's addresses");
       if (oneOrMany(eni["subnet-ids"]).length === 0 && record(eni["subnet-tags"]) === undefined) problems.push("no subnet-ids or subnet-tags: Cilium falls back to the largest subnet of the AZ");

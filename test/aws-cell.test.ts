@@ -492,6 +492,26 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       ["eks-gateway-nlb", "c001-proxy-platform-istio-ingress", (r) => delete r.inputs.values.service.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"], /scheme: unset \(want internet-facing\)/],
       ["irsa-trust-scoped", "c001-proxy-cilium-irsa", (r) => (r.inputs.assumeRolePolicy = r.inputs.assumeRolePolicy.replace(/kube-system:cilium-operator/, "kube-system:*")), /names no single service account/],
     ];
+    it("stays silent on a first preview, where subnet, group and template ids are unknown (falls back to dependencies)", async () => {
+      const copy = structuredClone(resources);
+      for (const r of copy) {
+        if (r.type === "kubernetes:core/v1:ConfigMap") delete r.inputs.data;
+        if (r.type === "aws:eks/nodeGroup:NodeGroup") {
+          r.inputs.subnetIds = [];
+          r.inputs.launchTemplate = {};
+        }
+        if (r.type === "aws:ec2/launchTemplate:LaunchTemplate") r.inputs.vpcSecurityGroupIds = [];
+        if (r.type === "aws:eks/cluster:Cluster") r.inputs.vpcConfig = { ...r.inputs.vpcConfig, subnetIds: [], securityGroupIds: [] };
+      }
+      const report = await runPolicies(copy, { policies: [policyNamed("isolation-matches-matrix"), policyNamed("eks-cilium-eni")] });
+      expect(report.violations.map((v) => v.message)).to.deep.equal([]);
+      // ...and the fallback still judges: a preview whose pod ENIs would carry no group of their role is caught.
+      const cm = copy.find((r) => r.name === "c001-data-plane-cilium-cni-config")!;
+      cm.dependencies = cm.dependencies.filter((d) => !d.includes("-sg-"));
+      const broken = await runPolicies(copy, { policies: [policyNamed("isolation-matches-matrix")] });
+      expect(broken.violations.map((v) => v.message).join("\n")).to.match(/-> data-plane .*Cilium pod ENIs \(c001-data-plane-cilium-cni-config\)\) differs from the isolation matrix/);
+    });
+
     it("has a failing case for every EKS policy", () => {
       expect([...new Set(cases.map((c) => c[0]))].filter((p) => p.startsWith("eks-") || p.startsWith("security-group-") || p === "irsa-trust-scoped").sort()).to.deep.equal(EKS_POLICIES.map((p) => p.name).sort());
     });

@@ -1,5 +1,5 @@
 import { PolicyResource } from "@pulumi/policy";
-import { at, oneOrMany, records, str, stringMap, strings } from "../lib/props";
+import { at, oneOrMany, record, records, str, stringMap, strings } from "../lib/props";
 import { StackIndex } from "../lib/stack";
 import { AWS } from "../lib/types";
 import { subnetView } from "./network";
@@ -25,16 +25,25 @@ export interface AwsAttachment {
   by: string;
 }
 
-/** The Cilium CNI `eni` blocks of a stack's ConfigMaps. */
-export function ciliumEniConfigs(index: StackIndex): { resource: PolicyResource; eni: Record<string, unknown> }[] {
-  const out: { resource: PolicyResource; eni: Record<string, unknown> }[] = [];
+/** Where a Cilium CNI configuration lives: a ConfigMap with a `cni-config` key (cni.customConf). */
+const CNI_KEY = "cni-config";
+
+/**
+ * The Cilium CNI `eni` blocks of a stack's ConfigMaps. `eni` is null when the
+ * ConfigMap holds a CNI config whose text is not known yet (a preview before the
+ * subnets exist): callers then fall back to what the ConfigMap depends on.
+ */
+export function ciliumEniConfigs(index: StackIndex): { resource: PolicyResource; eni: Record<string, unknown> | null }[] {
+  const out: { resource: PolicyResource; eni: Record<string, unknown> | null }[] = [];
   for (const cm of index.ofType("kubernetes:core/v1:ConfigMap")) {
-    const text = str(at(cm.props, "data", "cni-config"));
-    if (!text) continue;
+    const data = record(cm.props.data) ?? {};
+    // Cilium's documented ConfigMap name (cni.configMap): recognised even when its data is unknown.
+    if (!(CNI_KEY in data) && str(at(cm.props, "metadata", "name")) !== "cni-configuration") continue;
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = JSON.parse(str(data[CNI_KEY]) ?? "");
     } catch {
+      out.push({ resource: cm, eni: null });
       continue;
     }
     for (const p of records(at(doc, "plugins"))) {
@@ -51,20 +60,28 @@ export function awsAttachments(index: StackIndex): AwsAttachment[] {
   const cached = cache.get(index);
   if (cached) return cached;
   const out: AwsAttachment[] = [];
-  const groups = (ids: readonly string[]) => ids.map((id) => index.byId(id, [AWS.securityGroup])).filter((g): g is PolicyResource => g !== undefined);
-  const subnets = (from: PolicyResource, ids: readonly string[]) => ids.map((id) => index.ref(from, id, [AWS.subnet])).filter((s): s is PolicyResource => s !== undefined);
+  /**
+   * The resources of `types` that `ids` name; when none resolves (ids unknown in a
+   * preview), the ones `from` depends on: the same fallback as StackIndex.ref.
+   */
+  const resolve = (from: PolicyResource | undefined, ids: readonly string[], types: readonly string[]): PolicyResource[] => {
+    const hits = ids.map((id) => index.byId(id, types)).filter((r): r is PolicyResource => r !== undefined);
+    return hits.length > 0 || !from ? hits : from.dependencies.filter((d) => types.includes(d.type));
+  };
   for (const ng of index.ofType(AWS.nodeGroup)) {
-    const lt = index.ref(ng, at(ng.props, "launchTemplate", "id"), [AWS.launchTemplate]);
-    const ids = lt ? strings(lt.props.vpcSecurityGroupIds) : [];
-    for (const s of subnets(ng, strings(ng.props.subnetIds))) out.push({ subnet: s, groups: groups(ids), by: `node group ${ng.name}` });
+    const lt = resolve(ng, oneOrMany(at(ng.props, "launchTemplate", "id")), [AWS.launchTemplate])[0];
+    const groups = resolve(lt, lt ? strings(lt.props.vpcSecurityGroupIds) : [], [AWS.securityGroup]);
+    for (const s of resolve(ng, strings(ng.props.subnetIds), [AWS.subnet])) out.push({ subnet: s, groups, by: `node group ${ng.name}` });
   }
   for (const c of index.ofType(AWS.cluster)) {
-    const ids = strings(at(c.props, "vpcConfig", "securityGroupIds"));
-    for (const s of subnets(c, strings(at(c.props, "vpcConfig", "subnetIds")))) out.push({ subnet: s, groups: groups(ids), by: `control plane of ${c.name}` });
+    const groups = resolve(c, strings(at(c.props, "vpcConfig", "securityGroupIds")), [AWS.securityGroup]);
+    for (const s of resolve(c, strings(at(c.props, "vpcConfig", "subnetIds")), [AWS.subnet])) out.push({ subnet: s, groups, by: `control plane of ${c.name}` });
   }
   for (const { resource, eni } of ciliumEniConfigs(index)) {
-    const ids = oneOrMany(eni["security-groups"]);
-    for (const s of subnets(resource, oneOrMany(eni["subnet-ids"]))) out.push({ subnet: s, groups: groups(ids), by: ids.length > 0 ? `Cilium pod ENIs (${resource.name})` : `Cilium pod ENIs without security-groups (${resource.name})` });
+    const ids = eni ? oneOrMany(eni["security-groups"]) : [];
+    const groups = eni && ids.length === 0 ? [] : resolve(resource, ids, [AWS.securityGroup]);
+    const by = eni && ids.length === 0 ? `Cilium pod ENIs without security-groups (${resource.name})` : `Cilium pod ENIs (${resource.name})`;
+    for (const s of resolve(resource, eni ? oneOrMany(eni["subnet-ids"]) : [], [AWS.subnet])) out.push({ subnet: s, groups, by });
   }
   cache.set(index, out);
   return out;
