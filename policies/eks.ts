@@ -30,7 +30,9 @@ export const eksClusterCreation = resourceRule<Props>({
     if (p.bootstrapSelfManagedAddons !== false) out.push(violation(subject.name, "bootstrapSelfManagedAddons is not false, so EKS installs aws-node and kube-proxy next to Cilium", "set bootstrapSelfManagedAddons: false when creating the cluster"));
     if (at(p, "accessConfig", "bootstrapClusterCreatorAdminPermissions") !== false) out.push(violation(subject.name, "accessConfig.bootstrapClusterCreatorAdminPermissions is not false: the creator gets an implicit admin entry and an explicit deployer access entry fails with 409", "set accessConfig.bootstrapClusterCreatorAdminPermissions: false"));
     if (at(p, "vpcConfig", "endpointPrivateAccess") !== true) out.push(violation(subject.name, "the private API endpoint is off: nodes reach the API server only over the Internet", "set vpcConfig.endpointPrivateAccess: true"));
-    if (strings(at(p, "vpcConfig", "subnetIds")).length < 2) out.push(violation(subject.name, "EKS needs control-plane subnets in at least two zones", "list a subnet per zone in vpcConfig.subnetIds"));
+    // Ids are unknown in a first preview: judge the count only when the list is there.
+    const subnetIds = at(p, "vpcConfig", "subnetIds");
+    if (Array.isArray(subnetIds) && subnetIds.length < 2) out.push(violation(subject.name, "EKS needs control-plane subnets in at least two zones", "list a subnet per zone in vpcConfig.subnetIds"));
     return out;
   },
 });
@@ -251,10 +253,12 @@ export const eksCiliumEni = stackRule({
       if (at(v, "ipam", "mode") !== "eni") problems.push("ipam.mode is not eni");
       if (v.routingMode !== "native") problems.push("routingMode is not native");
       if (v.kubeProxyReplacement !== true && v.kubeProxyReplacement !== "true") problems.push("kubeProxyReplacement is not true (there is no kube-proxy)");
+      // Values from the cluster (its endpoint, the operator's role) are unknown in a
+      // first preview: a key that is there but unknown is judged once it is known.
       const host = str(v.k8sServiceHost);
-      if (!host || /^https?:\/\//.test(host) || host.includes("/")) problems.push(`k8sServiceHost ${host ?? "unset"} is not a bare hostname`);
+      if (!("k8sServiceHost" in v) || (host !== undefined && (/^https?:\/\//.test(host) || host.includes("/")))) problems.push(`k8sServiceHost ${host ?? "unset"} is not a bare hostname`);
       if (num(v.k8sServicePort) !== 443) problems.push("k8sServicePort is not 443");
-      if (!str(at(v, "eni", "iamRole"))) problems.push("eni.iamRole is unset (the operator has no EC2 rights)");
+      if (!("iamRole" in (record(v.eni) ?? {})) || at(v, "eni", "iamRole") === "") problems.push("eni.iamRole is unset (the operator has no EC2 rights)");
       if (at(v, "socketLB", "hostNamespaceOnly") !== true) problems.push("socketLB.hostNamespaceOnly is not true (breaks Istio)");
       if (bool(r.props.skipAwait) !== true) problems.push("skipAwait is not true: the release waits for nodes that wait for it");
       if (problems.length > 0) report(r.urn, violation(r.name, problems.join("; "), "set the Cilium values for ENI mode on EKS (Cilium docs, ENI IPAM and kube-proxy-free)"));

@@ -486,6 +486,7 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       ["eks-node-group-cilium-taint", "c001-proxy-user-usw2-az1", (r) => (r.inputs.taints = []), /agent-not-ready/],
       ["eks-cilium-eni", "c001-proxy-cilium", (r) => (r.inputs.values.k8sServiceHost = `https://${r.inputs.values.k8sServiceHost}`), /not a bare hostname/],
       ["eks-cilium-eni", "c001-proxy-cilium", (r) => delete r.inputs.skipAwait, /skipAwait/],
+      ["eks-cilium-eni", "c001-proxy-cilium", (r) => delete r.inputs.values.eni.iamRole, /eni.iamRole is unset/],
       ["eks-cilium-eni", "c001-proxy-cilium-cni-config", (r) => (r.inputs.data["cni-config"] = r.inputs.data["cni-config"].replace('"first-interface-index":1', '"first-interface-index":0')), /first-interface-index/],
       ["eks-cilium-eni", "c001-proxy-user-usw2-az1", (r, all) => (r.dependencies = [...r.dependencies, all.find((x) => x.name === "c001-proxy-cilium")!.urn]), /waits for the Cilium release/],
       ["eks-cilium-eni", "c001-proxy-addon-coredns", (r) => (r.dependencies = []), /does not wait for Cilium/],
@@ -496,14 +497,20 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
       const copy = structuredClone(resources);
       for (const r of copy) {
         if (r.type === "kubernetes:core/v1:ConfigMap") delete r.inputs.data;
+        // Unknown values: lists keep their length, their elements are not known.
+        const unknown = (xs: unknown[]) => xs.map(() => undefined);
         if (r.type === "aws:eks/nodeGroup:NodeGroup") {
-          r.inputs.subnetIds = [];
+          r.inputs.subnetIds = unknown(r.inputs.subnetIds);
           r.inputs.launchTemplate = {};
         }
-        if (r.type === "aws:ec2/launchTemplate:LaunchTemplate") r.inputs.vpcSecurityGroupIds = [];
-        if (r.type === "aws:eks/cluster:Cluster") r.inputs.vpcConfig = { ...r.inputs.vpcConfig, subnetIds: [], securityGroupIds: [] };
+        if (r.type === "aws:ec2/launchTemplate:LaunchTemplate") r.inputs.vpcSecurityGroupIds = unknown(r.inputs.vpcSecurityGroupIds);
+        if (r.type === "aws:eks/cluster:Cluster") r.inputs.vpcConfig = { ...r.inputs.vpcConfig, subnetIds: unknown(r.inputs.vpcConfig.subnetIds), securityGroupIds: unknown(r.inputs.vpcConfig.securityGroupIds), publicAccessCidrs: undefined };
       }
-      const report = await runPolicies(copy, { policies: [policyNamed("isolation-matches-matrix"), policyNamed("eks-cilium-eni")] });
+      for (const r of copy.filter((x) => x.inputs.chart === "cilium")) {
+        r.inputs.values.k8sServiceHost = undefined;
+        r.inputs.values.eni.iamRole = undefined;
+      }
+      const report = await runPolicies(copy, { policies: POLICIES.filter((p) => EKS_POLICIES.includes(p) || p.name === "isolation-matches-matrix") });
       expect(report.violations.map((v) => v.message)).to.deep.equal([]);
       // ...and the fallback still judges: a preview whose pod ENIs would carry no group of their role is caught.
       const cm = copy.find((r) => r.name === "c001-data-plane-cilium-cni-config")!;
