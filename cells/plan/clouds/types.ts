@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
+import type { ServicePool } from "../placement";
 
 /*
  * The pure face of a cloud: what it imposes on the IP plan, on names and on
@@ -78,4 +79,11 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
   config: CloudConfigSlice<S>;
   /** Helm charts only this cloud's build face installs (e.g. its CNI), pinned here; the policy pack allows their repositories. */
   charts?: Readonly<Record<string, { repo: string; chart: string; version: string }>>;
+  /**
+   * Tenant services: the pool of accounts services are spread over (Azure's
+   * subscription pool), from the cloud's validated slice. Absent: no pool, services
+   * go in the region's own account. Throws a message with a fix when the cloud needs
+   * a pool and none is configured.
+   */
+  services?: { pool(settings: z.output<S>): ServicePool | undefined };
 }
