@@ -14,8 +14,7 @@ import { EKS_POLICIES } from "../policies/eks";
 import { POLICIES } from "../policies/policies";
 import { awsMocks } from "../providers/aws/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
-import { loadStackFile } from "../offline/stackfile";
-import { exampleRaw, flatFromRaw } from "./helpers";
+import { exampleRaw, flatFromRaw, sharedRun } from "./helpers";
 import { policyNamed } from "./policy-helpers";
 
 /*
@@ -37,7 +36,6 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
   this.timeout(180_000);
   let run: RunResult;
   let resources: Rec[];
-  const file = loadStackFile("prod-aws");
   const cells = ["c001", "c002"];
   const plans = (() => {
     const v = validateConfig(exampleRaw("prod-aws"));
@@ -46,7 +44,8 @@ describe("AWS cell under strict mocks (prod-aws)", function () {
   })();
 
   before(async () => {
-    run = await runProgram({ ...file, program });
+    // The one mocked run of prod-aws the suite shares (golden, policy helpers).
+    run = await sharedRun("prod-aws");
     resources = run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value }));
   });
 
