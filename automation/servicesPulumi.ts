@@ -1,4 +1,5 @@
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+// The Automation API loads on first use: cellctl --help and list must not pay for it (issue 16).
+import type { Stack } from "@pulumi/pulumi/automation";
 import { parseServiceStackName } from "../cells/plan/services";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { CLOUD_HOMES } from "../providers";
@@ -33,7 +34,7 @@ export class PulumiServiceStacks extends ServiceStackFiles implements ServiceSta
   }
 
   private async open(stackName: string, create: boolean): Promise<Stack> {
-    const { serviceProgram } = await import("../services/program");
+    const [{ serviceProgram }, { LocalWorkspace }] = await Promise.all([import("../services/program"), import("@pulumi/pulumi/automation")]);
     const args = { stackName, projectName: "cellplane", program: serviceProgram };
     const opts = { workDir: this.workDir, envVars: this.envVars };
     try {
