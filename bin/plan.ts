@@ -3,7 +3,7 @@ import * as path from "node:path";
 import Table from "cli-table3";
 import { RegionConfig, validateStackConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
-import { CellIpPlan, COMPONENT_TYPES, PlannedSubnet, Problem, Role, ROLES } from "../cells/plan/model";
+import { CellIpPlan, COMPONENT_TYPES, formatPath, PlannedSubnet, Problem, Role, ROLES } from "../cells/plan/model";
 import { ReleaseSpec } from "../components/platform/values";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { loadProvider } from "../providers";
@@ -54,6 +54,8 @@ export interface PlanDocument {
     weakened: { policy: string; declared: string; effective: string }[];
   };
   summary: { resourceCount: number; byType: Record<string, number>; buildsResources: boolean };
+  /** Config warnings (valid, but needs attention: a Kubernetes version near its end of support). */
+  warnings: { path: string; message: string; fix: string }[];
 }
 
 export type PlanOutcome =
@@ -120,6 +122,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
       weakened: weakenedPolicies(report.policies, POLICIES, PACK_ENFORCEMENT_LEVEL),
     },
     summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
+    warnings: config.warnings.map((w) => ({ path: formatPath(w.path), message: w.message, fix: w.fix })),
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
 }
@@ -207,6 +210,7 @@ export function ipPlanTable(subnets: readonly PlannedSubnet[]): string {
 export function renderPlan(doc: PlanDocument): string {
   const out: string[] = [];
   out.push(`cellplane plan: stack ${doc.stack} (${doc.cloud} ${doc.region}), ${doc.cells.length} cell(s)`);
+  for (const w of doc.warnings ?? []) out.push(`warning: ${w.path}: ${w.message}; fix: ${w.fix}`);
   const cells = table(["cell", "cidr", "state", "subnets", "service cidr"]);
   for (const c of doc.cells) cells.push([c.id, c.cidr, c.state, String(c.subnets.length), c.serviceCidr]);
   out.push(cells.toString());

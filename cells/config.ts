@@ -8,6 +8,7 @@ export { coversWholeInternet, SERVICE_CIDR_BOUNDS };
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
 import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
+import { defaultKubernetesMinor, SUPPORT_WARNING_DAYS, supportedMinors, supportOf } from "./plan/kubernetes";
 
 /*
  * The stack config schema of a region (namespace `cellplane:`), its defaults and
@@ -22,11 +23,15 @@ import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 // ---------------------------------------------------------------------------
 // Defaults: the one place they live.
 
-/** Per-role cluster settings; the VM sizes differ per cloud, the rest does not. */
-const ROLE_DEFAULTS: Record<Role, Omit<ClusterSettings, "vmSize" | "systemVmSize">> = {
-  proxy: { kubernetesVersion: "1.33", systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 10, maxPodsPerNode: 50, maxSurgePercent: 33 },
-  "data-plane-mgmt": { kubernetesVersion: "1.33", systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 10, maxPodsPerNode: 50, maxSurgePercent: 33 },
-  "data-plane": { kubernetesVersion: "1.33", systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 100, maxPodsPerNode: 50, maxSurgePercent: 10 },
+/**
+ * Per-role cluster settings; the VM sizes and the Kubernetes version differ per
+ * cloud (the version is the newest minor of the cloud's support calendar,
+ * CloudFace.kubernetesCalendar), the rest does not.
+ */
+const ROLE_DEFAULTS: Record<Role, Omit<ClusterSettings, "vmSize" | "systemVmSize" | "kubernetesVersion">> = {
+  proxy: { systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 10, maxPodsPerNode: 50, maxSurgePercent: 33 },
+  "data-plane-mgmt": { systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 10, maxPodsPerNode: 50, maxSurgePercent: 33 },
+  "data-plane": { systemNodesPerZone: 1, minNodesPerZone: 1, maxNodesPerZone: 100, maxPodsPerNode: 50, maxSurgePercent: 10 },
 };
 
 export const DEFAULTS = {
@@ -41,7 +46,7 @@ export const DEFAULTS = {
 } as const;
 
 export function clusterDefaults(cloud: Cloud, role: Role): ClusterSettings {
-  return { ...ROLE_DEFAULTS[role], ...CLOUD_FACES[cloud].vmDefaults };
+  return { ...ROLE_DEFAULTS[role], kubernetesVersion: defaultKubernetesMinor(CLOUD_FACES[cloud].kubernetesCalendar), ...CLOUD_FACES[cloud].vmDefaults };
 }
 
 // ---------------------------------------------------------------------------
@@ -136,6 +141,8 @@ export const configSchema = z.strictObject({
         server: z.enum(["production", "staging"]).default(DEFAULTS.platform.acmeServer),
       }),
       ingressAllowList: z.array(cidr).min(1).default([...DEFAULTS.platform.ingressAllowList]),
+      /** Who may reach the data-plane-mgmt ingress (the control plane's API); default: apiServer.authorizedIpRanges. Never the whole Internet. */
+      managementAllowList: z.array(cidr).min(1).optional(),
     }),
   maintenance: z
     .strictObject({
@@ -162,14 +169,29 @@ export interface CellConfig {
 }
 
 /** The validated region config: what the program and cellctl consume. */
+/**
+ * The sources a role's Internet ingress admits: the customer allow-list for the
+ * proxies, the management allow-list for the data-plane API (data-plane-mgmt).
+ */
+export function ingressAllowListFor(platform: Pick<RegionConfig["platform"], "ingressAllowList" | "managementAllowList">, role: Role): string[] {
+  return role === "data-plane-mgmt" ? platform.managementAllowList : platform.ingressAllowList;
+}
+
 export interface RegionConfig extends Omit<ParsedConfig, "cells" | "clusters" | "platform"> {
   /** Cells in id order (ids are identity; order is for reading only). */
   cells: CellConfig[];
   /** Region-level per-role settings, after defaults. */
   clusters: Record<Role, ClusterSettings>;
-  platform: Omit<ParsedConfig["platform"], "charts"> & { charts: typeof DEFAULT_CHARTS };
+  platform: Omit<ParsedConfig["platform"], "charts" | "managementAllowList"> & { charts: typeof DEFAULT_CHARTS; managementAllowList: string[] };
   /** The IP plan of every cell, keyed by cell id. */
   plans: Record<string, CellIpPlan>;
+  /** What is valid but needs attention soon (a Kubernetes version near its end of support); printed, never fatal. */
+  warnings: Problem[];
+}
+
+export interface ValidateOptions {
+  /** The day support calendars are read at; the program and cellctl use today, tests pass a date. */
+  today?: Date;
 }
 
 // ---------------------------------------------------------------------------
@@ -272,8 +294,10 @@ function clusterLimitProblems(cloud: Cloud, zones: number, clusters: Record<Role
  * Validates the raw `cellplane:` config (values already JSON-decoded) and returns
  * the effective region config with every cell's IP plan, or every problem found.
  */
-export function validateConfig(raw: Record<string, unknown>): Result<RegionConfig> {
+export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptions = {}): Result<RegionConfig> {
+  const today = opts.today ?? new Date();
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   // reportInput: a fix can tell a missing key from one set with the wrong type.
   const whole = configSchema.safeParse(raw, { reportInput: true });
   if (!whole.success) problems.push(...zodProblems(whole.error));
@@ -304,7 +328,7 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
         problems.push({ path: [other], message: `settings for ${other} are given but this stack's cloud is ${cloud}`, fix: `remove cellplane:${other}, or correct cellplane:cloud` });
       }
     }
-    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud]));
+    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], { region: raw.region, zones: raw.zones, tags: raw.tags, dnsZone: (raw.dns as { zone?: unknown } | undefined)?.zone }));
   }
   if (apiServer && !apiServer.private && apiServer.authorizedIpRanges.length === 0) {
     problems.push({
@@ -327,8 +351,22 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
     }
   }
   if (serviceCidr) problems.push(...serviceCidrProblems(serviceCidr));
+  const platform = parseKey(raw, "platform");
+  if (platform && apiServer) {
+    const list = platform.managementAllowList ?? apiServer.authorizedIpRanges;
+    const at = platform.managementAllowList ? ["platform", "managementAllowList"] : ["platform"];
+    if (list.length === 0) {
+      warnings.push({ path: at, message: "the data-plane API (data-plane-mgmt ingress) is closed to the Internet: apiServer.authorizedIpRanges is empty and managementAllowList is unset", fix: "set cellplane:platform.managementAllowList to the control plane's egress networks if it calls the API over the Internet" });
+    }
+    // The union counts, as for the API server: 0.0.0.0/1 + 128.0.0.0/1 is the whole Internet too.
+    if (list.length > 0 && coversWholeInternet(list)) {
+      problems.push({ path: platform.managementAllowList ? ["platform", "managementAllowList"] : ["apiServer", "authorizedIpRanges"], message: `${list.join(", ")} would open the data-plane API to the whole Internet`, fix: "list the control plane's networks only" });
+    }
+  }
   if (cloud && regionClusters) {
-    problems.push(...clusterLimitProblems(cloud, zones?.length ?? 3, effectiveClusters(cloud, regionClusters, undefined), ["clusters"]));
+    const clusters = effectiveClusters(cloud, regionClusters, undefined);
+    problems.push(...clusterLimitProblems(cloud, zones?.length ?? 3, clusters, ["clusters"]));
+    versionSupport(cloud, clusters, ["clusters"], today, problems, warnings);
   }
 
   // Cells: each parsed on its own, then checked against the pool, the service range and each other.
@@ -382,6 +420,9 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       (p) => cell.clusters?.[p.path[3] as Role]?.[p.path[4] as keyof ClusterSettings] !== undefined,
     );
     problems.push(...limitProblems);
+    // A cell's own version override is judged at the cell; the region's at the region key.
+    const overridden = Object.fromEntries(ROLES.filter((r) => cell.clusters?.[r]?.kubernetesVersion !== undefined).map((r) => [r, clusters[r]])) as Partial<Record<Role, ClusterSettings>>;
+    versionSupport(cloud, overridden, ["cells", id, "clusters"], today, problems, warnings);
     if (zones && serviceCidr) {
       const plan = planCell({ cloud, cellId: id, cidr: cell.cidr, zones, capacity: capacityOf(clusters), serviceCidr });
       if (plan.ok) plans[id] = plan.value;
@@ -402,12 +443,45 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       zones: [...c.zones].sort(),
       cells: cellsOut.sort((a, b) => a.id.localeCompare(b.id)),
       clusters: effectiveClusters(c.cloud, c.clusters, undefined),
-      platform: { ...c.platform, charts: { ...DEFAULT_CHARTS, ...stripUndefined(c.platform.charts) } },
+      platform: {
+        ...c.platform,
+        charts: { ...DEFAULT_CHARTS, ...stripUndefined(c.platform.charts) },
+        managementAllowList: c.platform.managementAllowList ?? [...c.apiServer.authorizedIpRanges],
+      },
       // The stack's own cloud slice with its defaults, even when the key is absent.
       [c.cloud]: CLOUD_FACES[c.cloud].config.schema.parse(raw[c.cloud]),
       plans,
+      warnings: dedupe(warnings),
     },
   };
+}
+
+/**
+ * Kubernetes versions against the cloud's support calendar on `today`: past the end
+ * of standard support is a problem (the cloud creates no cluster on it), within
+ * SUPPORT_WARNING_DAYS a warning, newer than the calendar a warning too.
+ */
+function versionSupport(cloud: Cloud, clusters: Partial<Record<Role, ClusterSettings>>, at: (string | number)[], today: Date, problems: Problem[], warnings: Problem[]): void {
+  const calendar = CLOUD_FACES[cloud].kubernetesCalendar;
+  const supported = supportedMinors(calendar, today);
+  const day = today.toISOString().slice(0, 10);
+  for (const role of ROLES) {
+    const c = clusters[role];
+    if (!c) continue;
+    const path = [...at, role, "kubernetesVersion"];
+    const s = supportOf(c.kubernetesVersion, calendar, today);
+    if (s.status === "ended") {
+      problems.push({
+        path,
+        message: `Kubernetes ${c.kubernetesVersion} is past its end of standard support on ${cloud}${s.end ? ` (${s.end}, ${s.source})` : " (older than every minor of its calendar)"} on ${day}; the cloud creates no cluster on it`,
+        fix: `use a supported minor: ${supported.join(", ") || "none listed; update the calendar in cells/plan/clouds"}`,
+      });
+    } else if (s.status === "ending") {
+      warnings.push({ path, message: `Kubernetes ${c.kubernetesVersion} leaves standard support on ${cloud} on ${s.end} (${s.daysLeft} days, under ${SUPPORT_WARNING_DAYS}; ${s.source})`, fix: `plan the upgrade to ${supported.filter((m) => m !== c.kubernetesVersion.split(".").slice(0, 2).join(".")).join(" or ") || "a newer minor"}` });
+    } else if (s.status === "unlisted") {
+      warnings.push({ path, message: `Kubernetes ${c.kubernetesVersion} is newer than ${cloud}'s support calendar in cells/plan/clouds/${cloud}.ts`, fix: "check the cloud offers it in the region, and add its row to the calendar" });
+    }
+  }
 }
 
 /** The service range against the bounds every cloud accepts (SERVICE_CIDR_BOUNDS, cells/plan/ipplan.ts). */

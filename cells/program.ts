@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { registerAliasTransformation } from "./aliases";
 import { validateStackConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
-import { CellIpPlan, formatProblems } from "./plan/model";
+import { CellIpPlan, formatProblems, Problem, ROLES } from "./plan/model";
+import { CLOUD_FACES } from "./plan/clouds";
 import { Region } from "./region";
 import { loadProvider } from "../providers";
 
@@ -15,6 +16,8 @@ export function loadRegionConfig(): RegionConfig {
   if (!result.ok) {
     throw new pulumi.RunError(`invalid cellplane config in stack ${pulumi.getStack()}:\n${formatProblems(result.problems)}`);
   }
+  // Valid but due soon (a Kubernetes version near its end of support): shown in the preview, never fatal.
+  for (const w of result.value.warnings) void pulumi.log.warn(`cellplane:${w.path.join(".")}: ${w.message}; fix: ${w.fix}`);
   return result.value;
 }
 
@@ -22,10 +25,34 @@ export function loadRegionConfig(): RegionConfig {
  * The IP plan this stack last deployed, read from its own `ipPlan` output. Used to
  * refuse a capacity change that would move a subnet in use.
  */
-async function deployedPlans(): Promise<Record<string, CellIpPlan>> {
+async function deployed(): Promise<{ plans: Record<string, CellIpPlan>; clusters: Record<string, Record<string, Record<string, unknown>>> }> {
   const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  const details = await self.getOutputDetails("ipPlan");
-  return (details.value as Record<string, CellIpPlan> | undefined) ?? {};
+  const plans = ((await self.getOutputDetails("ipPlan")).value as Record<string, CellIpPlan> | undefined) ?? {};
+  const clusters = ((await self.getOutputDetails("clusterSettings")).value as Record<string, Record<string, Record<string, unknown>>> | undefined) ?? {};
+  return { plans, clusters };
+}
+
+/** Changes to settings the cloud freezes on a deployed cluster (CloudFace.frozenClusterSettings). */
+function frozenChanges(config: RegionConfig, before: Record<string, Record<string, Record<string, unknown>>>): Problem[] {
+  const frozen = CLOUD_FACES[config.cloud].frozenClusterSettings;
+  const problems: Problem[] = [];
+  for (const cell of config.cells) {
+    for (const role of ROLES) {
+      const was = before[cell.id]?.[role];
+      if (!was) continue;
+      for (const key of frozen) {
+        const now = (cell.clusters[role] as unknown as Record<string, unknown>)[key];
+        if (was[key] !== undefined && was[key] !== now) {
+          problems.push({
+            path: ["cells", cell.id, "clusters", role, key],
+            message: `${key} of the deployed ${role} cluster is ${JSON.stringify(was[key])}; the change to ${JSON.stringify(now)} would reach every zone but the first (its system pool is frozen at creation)`,
+            fix: `keep ${JSON.stringify(was[key])}, or roll it as README "Changing a frozen system pool setting" says`,
+          });
+        }
+      }
+    }
+  }
+  return problems;
 }
 
 /** The program: config -> stability guard -> Region -> outputs. `index.ts` exports it for the engine. */
@@ -40,10 +67,14 @@ export async function program(): Promise<Record<string, unknown>> {
   // stack created by this project never needs and which made large regions run out of memory (cells/aliases.ts).
   registerAliasTransformation();
   const config = loadRegionConfig();
-  const previous = await deployedPlans();
+  const { plans: previous, clusters: previousClusters } = await deployed();
   const moved = Object.values(config.plans).flatMap((plan) => (previous[plan.cellId] ? movedSubnets(previous[plan.cellId], plan) : []));
   if (moved.length > 0) {
     throw new pulumi.RunError(`refusing to move deployed subnets in stack ${pulumi.getStack()}:\n${formatProblems(moved)}`);
+  }
+  const frozen = frozenChanges(config, previousClusters);
+  if (frozen.length > 0) {
+    throw new pulumi.RunError(`refusing to change settings a deployed cluster cannot take in stack ${pulumi.getStack()}:\n${formatProblems(frozen)}`);
   }
   const provider = await loadProvider(config.cloud);
   const region = await Region.build("region", { stack: pulumi.getStack(), config, provider });
@@ -52,5 +83,7 @@ export async function program(): Promise<Record<string, unknown>> {
     region: config.region,
     ...region.outputs(),
     ipPlan: config.plans,
+    // What the frozen-settings guard compares against on the next run.
+    clusterSettings: Object.fromEntries(config.cells.map((c) => [c.id, c.clusters])),
   };
 }

@@ -54,6 +54,10 @@ export class StrictMocks implements pulumi.runtime.Mocks {
       }
       case "tls":
         return { id: hex(`${type}/${name}`, 40), state: { ...inputs } };
+      // @pulumiverse/time: waits (Sleep) and timestamps have no cloud state.
+      case "time":
+        if (type !== "time:index/sleep:Sleep") throw new Error(`strict mocks: no mock for resource type ${type}`);
+        return { id: new Date(0).toISOString(), state: { ...inputs } };
       default:
         throw new Error(`strict mocks: no mock for resource type ${type}`);
     }

@@ -19,10 +19,16 @@ export interface Registration {
   provider: string | null;
   ignoreChanges: string[];
   aliases: string[];
+  /**
+   * What the (mocked) cloud computed beyond the inputs (e.g. a public IP's
+   * ipAddress). Stack policies see outputs in the engine; offline they see the
+   * inputs plus these. Not published in the plan JSON.
+   */
+  computed?: Record<string, any>;
 }
 
 /** The fields of a registration the plan JSON publishes (docs: the plan JSON contract). */
 export type PlannedResource = Pick<Registration, "urn" | "id" | "type" | "name" | "parent" | "inputs" | "dependencies" | "protect" | "provider">;
 
 /** What the offline policy runner needs of a registration: the published fields, the rest optional. */
-export type RecordedResource = Omit<PlannedResource, "id" | "dependencies"> & { id?: string | null; dependencies: readonly string[] } & Partial<Pick<Registration, "ignoreChanges" | "aliases">>;
+export type RecordedResource = Omit<PlannedResource, "id" | "dependencies"> & { id?: string | null; dependencies: readonly string[] } & Partial<Pick<Registration, "ignoreChanges" | "aliases" | "computed">>;

@@ -28,7 +28,7 @@ export interface RunOptions extends MockOptions {
 interface MonitorLike {
   newUrn(parent: string, type: string, name: string): string;
   registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, any> } | undefined }, cb: (err: Error | null, resp?: unknown) => void): void;
-  registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string; getId(): string }) => void): void;
+  registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string; getId(): string; getObject?(): unknown }) => void): void;
 }
 interface RegisterRequest {
   getType(): string;
@@ -90,6 +90,12 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
         if (!err && resp) {
           entry.urn = resp.getUrn();
           entry.id = resp.getId() || null;
+          const state = resp.getObject?.();
+          if (state && entry.custom) {
+            const out = pulumi.runtime.deserializeProperties(state as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
+            const computed = Object.fromEntries(Object.entries(out).filter(([k]) => !(k in entry.inputs) && k !== "name" && k !== "id"));
+            if (Object.keys(computed).length > 0) entry.computed = computed;
+          }
           registrations.push(entry);
         }
         // Answer on the next turn of the event loop: a mocked run is otherwise one long

@@ -23,6 +23,8 @@ export const NOT_TAGGABLE: ReadonlySet<string> = new Set([
   AZURE.securityRule,
   AZURE.roleAssignment,
   AZURE.roleDefinition,
+  // ARM policy assignments have no tags (Microsoft.Authorization/policyAssignments).
+  AZURE.policyAssignment,
   AZURE.federatedCredential,
   AZURE.maintenance,
   AZURE.diagnosticSetting,

@@ -5,7 +5,7 @@ import { prefixOf } from "../cells/plan/ipplan";
 import { flowAllows, FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
 import { Role } from "../cells/plan/model";
 import { resourceRule, roleOf, stackRule, subjectOf, violation, viewsOf } from "./lib/policy";
-import { azureNsgAdmits } from "./lib/reachability";
+import { azureLoadBalancedIngressAdmits, azureNsgAdmits, insideAny, sampleOf } from "./lib/reachability";
 import { awsIsolationViolations, awsPodSubnetEgressViolations } from "./networkAws";
 import { record, str, strings } from "./lib/props";
 import { StackIndex } from "./lib/stack";
@@ -298,10 +298,57 @@ export const isolationMatchesMatrix = stackRule({
             violation(target.name, `${src.role} -> ${dst.role} (${src.resource.name} -> ${dst.resource.name}) differs from the isolation matrix: ${wrong.join(", ")}`, "generate the NSG rules from cells/plan/isolation.ts (providers/azure/nsgRules.ts), or change FLOWS in review"),
           );
         }
+        const ingressKey = `${nsg?.urn ?? dst.resource.urn}|internet`;
+        const ingressWrong = reported.has(ingressKey) ? [] : azureIngressDiffers(rules, dst.role, vnetCidrs);
+        if (ingressWrong.length > 0) {
+          reported.add(ingressKey);
+          const target = nsg ?? dst.resource;
+          report(
+            target.urn,
+            violation(
+              target.name,
+              `Internet -> ${dst.role} through its load balancer differs from INGRESS: ${ingressWrong.join(", ")}; AKS load-balancer rules use floating IP, so the NSG sees the frontend IP as destination, not the node or pod subnet`,
+              "give the Internet-ingress rules destination * (below the deny of the other roles) or the static frontend IPs of the gateways; generate them from INGRESS (providers/azure/nsgRules.ts)",
+            ),
+          );
+        }
       }
     }
   },
 });
+
+/** A public frontend address for probes when the rules name none ("192.0.2.10", TEST-NET-1). */
+const PROBE_FRONTEND = "192.0.2.10";
+/** A public client address for probes when the rules allow no public source ("198.51.100.7", TEST-NET-2). */
+const PROBE_CLIENT = "198.51.100.7";
+
+/**
+ * Internet ingress of one role judged the Azure way (floating IP, see
+ * azureLoadBalancedIngressAdmits): from every public source the rules name (and a
+ * stranger), to the load balancer's frontend, each probe port must pass exactly
+ * when INGRESS lists it for the role and the source is allowed at all.
+ */
+function azureIngressDiffers(rules: readonly IngressRule[], role: Role, vnetCidrs: readonly string[]): string[] {
+  const isPublic = (s: string) => isPublicSource(s) || (sampleOf(s) !== undefined && !insideAny(sampleOf(s) as string, vnetCidrs) && !isPrivate(sampleOf(s) as string));
+  const publicSources = [...new Set(rules.filter((r) => r.allow).flatMap((r) => r.sources).filter(isPublic))];
+  const clients = publicSources.map((s) => (isPublicSource(s) ? PROBE_CLIENT : (sampleOf(s) as string)));
+  const frontends = [...new Set(rules.flatMap((r) => r.destinations).filter((d) => sampleOf(d) !== undefined && !insideAny(sampleOf(d) as string, vnetCidrs) && !isPrivate(sampleOf(d) as string) && !isPublicSource(d)))];
+  const frontend = frontends[0] ? (sampleOf(frontends[0]) as string) : PROBE_FRONTEND;
+  const wrong: string[] = [];
+  for (const client of clients.length > 0 ? [...new Set(clients)] : [PROBE_CLIENT]) {
+    for (const { protocol, port } of PROBES) {
+      const expected = clients.length > 0 && INGRESS.some((i) => i.role === role && i.protocol === protocol && i.ports.includes(port));
+      const actual = azureLoadBalancedIngressAdmits(rules, { source: client, frontend, protocol, port }, vnetCidrs);
+      if (actual !== expected) wrong.push(`${client} ${protocol}/${port} ${actual ? "allowed" : "denied"}`);
+    }
+  }
+  if (clients.length === 0 && INGRESS.some((i) => i.role === role)) wrong.push(`no public source may reach the ingress ports ${INGRESS.filter((i) => i.role === role).flatMap((i) => i.ports).join(", ")}`);
+  return wrong;
+}
+
+function isPrivate(address: string): boolean {
+  return insideAny(address, ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]);
+}
 
 /** The VNET id of an Azure subnet: its id up to "/subnets/". */
 function vnetIdOf(subnet: PolicyResource): string | undefined {

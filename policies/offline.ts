@@ -20,7 +20,7 @@ import type { RecordedResource } from "../offline/registration";
  *
  * One deliberate difference: stack policies see outputs in the engine, which for
  * the clouds we use carry the resource's id; offline they see inputs plus the
- * mocked id, the one output the policies rely on.
+ * mocked id and what the mocks computed (`computed`, e.g. a public IP's ipAddress).
  */
 
 export type { RecordedResource };
@@ -153,7 +153,8 @@ export async function runPolicies(resources: readonly RecordedResource[], pack: 
 
   // Stack view: built once, shared by every stack policy (so their indexes are built once too).
   const stackResources: PolicyResource[] = resources.map((r) => {
-    const props = r.id && !("id" in r.inputs) ? { ...r.inputs, id: r.id } : r.inputs;
+    const withComputed = r.computed ? { ...r.computed, ...r.inputs } : r.inputs;
+    const props = r.id && !("id" in withComputed) ? { ...withComputed, id: r.id } : withComputed;
     const provider = providerOf(r.provider);
     return {
       type: r.type,

@@ -5,6 +5,7 @@ import { HYGIENE_POLICIES } from "./hygiene";
 import { IDENTITY_POLICIES } from "./identity";
 import { NETWORK_POLICIES } from "./network";
 import { PLATFORM_POLICIES } from "./platform";
+import { PROVIDER_API_POLICIES } from "./providerApi";
 import { STORAGE_POLICIES } from "./storage";
 
 /*
@@ -27,6 +28,7 @@ export const POLICIES: Policies = [
   ...STORAGE_POLICIES,
   ...PLATFORM_POLICIES,
   ...HYGIENE_POLICIES,
+  ...PROVIDER_API_POLICIES,
 ];
 
 /** The domains, for docs/policies.md and the README. */
@@ -38,4 +40,5 @@ export const DOMAINS: Readonly<Record<string, Policies>> = {
   storage: STORAGE_POLICIES,
   platform: PLATFORM_POLICIES,
   hygiene: HYGIENE_POLICIES,
+  "provider-api": PROVIDER_API_POLICIES,
 };

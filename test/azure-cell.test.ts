@@ -7,7 +7,7 @@ import { FLOWS, INGRESS } from "../cells/plan/isolation";
 import { NAME_RULES } from "../cells/plan/clouds";
 import { nameProblem } from "../cells/plan/naming";
 import { ROLES, Role } from "../cells/plan/model";
-import { azureNsgAdmits } from "../policies/lib/reachability";
+import { azureLoadBalancedIngressAdmits, azureNsgAdmits } from "../policies/lib/reachability";
 import { azureNsgRules } from "../policies/views/network";
 import { mockGuid } from "../offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
@@ -16,6 +16,8 @@ import { exampleRaw, flatFromRaw, sharedRun } from "./helpers";
 
 const of = (run: RunResult, type: string) => run.registrations.filter((r) => r.type === `azure-native:${type}`);
 const cellOf = (r: Registration) => r.name.split("-")[0];
+/** The address the (mocked) cloud gave a public IP. */
+const ipOf = (r: Registration): string => r.computed?.ipAddress;
 const byUrn = (run: RunResult) => new Map(run.registrations.map((r) => [r.urn, r]));
 const byId = (run: RunResult) => new Map(run.registrations.filter((r) => r.id).map((r) => [r.id!, r]));
 
@@ -42,7 +44,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(count("containerservice:ManagedCluster"), cell).to.equal(3);
       // Per cluster: 2 more system pools and 3 user pools (the first system pool is inline).
       expect(count("containerservice:AgentPool"), cell).to.equal(15);
-      expect(count("containerservice:MaintenanceConfiguration"), cell).to.equal(3);
+      // Per cluster: the Kubernetes upgrade window and the node OS upgrade window.
+      expect(count("containerservice:MaintenanceConfiguration"), cell).to.equal(6);
     }
     for (const nat of of(run, "network:NatGateway")) {
       expect(nat.inputs.sku).to.deep.equal({ name: "Standard" });
@@ -93,7 +96,18 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(c.inputs.securityProfile.workloadIdentity).to.deep.equal({ enabled: true });
       expect(c.inputs.disableLocalAccounts).to.equal(true);
       expect(c.inputs.aadProfile).to.deep.equal({ managed: true, enableAzureRBAC: true });
-      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28"]);
+      // The operator ranges, then the cell's own NAT egress addresses (nodes reach the API from there).
+      const natIps = of(run, "network:PublicIPAddress")
+        .filter((p) => cellOf(p) === cellOf(c))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((p) => `${ipOf(p)}/32`);
+      expect(natIps).to.have.length(3);
+      const natPrefixes = run.registrations
+        .filter((p) => p.type === "azure-native:network:PublicIPPrefix" && cellOf(p) === cellOf(c))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((p) => p.computed?.ipPrefix as string);
+      expect(natPrefixes).to.have.length(3);
+      expect(c.inputs.apiServerAccessProfile.authorizedIPRanges).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28", ...natIps, ...natPrefixes]);
       expect(c.inputs.autoUpgradeProfile.upgradeChannel).to.equal("patch");
       expect(c.protect, c.name).to.equal(true);
     }
@@ -120,14 +134,19 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(dpUser.inputs).to.include({ enableAutoScaling: true, minCount: 1, maxCount: 200, mode: "User", vmSize: "Standard_E16ds_v5" });
   });
 
-  it("creates each cluster after its VNET role assignment and after NAT is attached to the subnets it is created with (its first zone's)", () => {
+  it("creates each cluster after its VNET and key grants have propagated and after NAT is attached to the subnets it is created with (its first zone's)", () => {
     const urns = byUrn(run);
     for (const c of of(run, "containerservice:ManagedCluster")) {
       const role = c.name.replace(/^c\d+-/, "").replace(/-aks$/, "");
       const deps = c.dependencies.map((u) => urns.get(u)!).filter(Boolean);
-      const ra = deps.find((d) => d.type === "azure-native:authorization:RoleAssignment");
-      expect(ra, c.name).to.not.equal(undefined);
-      expect(ra!.inputs.roleDefinitionId).to.match(/roleDefinitions\/4d97b98b-1d4f-4787-a291-c67834d212e7$/);
+      // The cluster waits for its grants to propagate: a Sleep after the Network
+      // Contributor and Key Vault Crypto User assignments (AKS checks both at creation).
+      const wait = deps.find((d) => d.type === "time:index/sleep:Sleep");
+      expect(wait, c.name).to.not.equal(undefined);
+      expect(wait!.inputs.createDuration).to.equal("120s");
+      const grants = wait!.dependencies.map((u) => urns.get(u)!).filter((d) => d.type === "azure-native:authorization:RoleAssignment");
+      expect(grants.map((g) => g.inputs.roleDefinitionId.split("/").pop()).sort()).to.deep.equal(["12338af0-0e69-4776-bea7-57ae8d297424", "4d97b98b-1d4f-4787-a291-c67834d212e7"]);
+      const ra = grants.find((g) => /4d97b98b-1d4f-4787-a291-c67834d212e7$/.test(g.inputs.roleDefinitionId));
       // Scoped to the cell's VNET only.
       expect(ra!.inputs.scope).to.match(new RegExp(`/virtualNetworks/vnet-${cellOf(c)}$`));
       const subnets = deps.filter((d) => d.type === "azure-native:network:Subnet").map((d) => d.name);
@@ -160,12 +179,92 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
           }
         }
       }
-      // From the Internet: only the listed ingress ports, only from the allow-list.
+      // From the Internet through the gateway's load balancer: floating IP keeps the
+      // frontend IP as destination. Only the listed ingress ports, only from the role's
+      // allow-list (customers for the proxies, the control plane for data-plane-mgmt).
+      const client = to === "data-plane-mgmt" ? "198.51.100.17" : "198.18.0.1";
       for (const port of ports) {
         const expected = INGRESS.some((i) => i.role === to && i.ports.includes(port));
-        expect(azureNsgAdmits(rules, { source: "198.18.0.1", destination: sample(to)[0], protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
+        expect(azureLoadBalancedIngressAdmits(rules, { source: client, frontend: "20.50.60.70", protocol: "tcp", port }, vnet), `Internet -> ${to}:${port}`).to.equal(expected);
+        // A stranger never reaches the management API.
+        if (to === "data-plane-mgmt") expect(azureLoadBalancedIngressAdmits(rules, { source: "198.18.0.1", frontend: "20.50.60.70", protocol: "tcp", port }, vnet), `stranger -> ${to}:${port}`).to.equal(false);
       }
     }
+  });
+
+  it("puts service tags and * only in the singular NSG fields, which Azure requires", () => {
+    for (const nsg of of(run, "network:NetworkSecurityGroup")) {
+      for (const r of nsg.inputs.securityRules) {
+        for (const f of ["sourceAddressPrefixes", "destinationAddressPrefixes"]) {
+          for (const v of r[f] ?? []) expect(v, `${nsg.name} ${r.name} ${f}`).to.match(/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/);
+        }
+        for (const v of r.destinationPortRanges ?? []) expect(v, `${nsg.name} ${r.name}`).to.match(/^\d+(-\d+)?$/);
+        expect(r.sourceAddressPrefix === undefined, `${nsg.name} ${r.name}: one of the two source fields`).to.not.equal(r.sourceAddressPrefixes === undefined);
+      }
+      const lb = nsg.inputs.securityRules.find((r: any) => r.name === "allow-azure-load-balancer");
+      expect(lb.sourceAddressPrefix).to.equal("AzureLoadBalancer");
+      expect(lb.destinationPortRange).to.equal("*");
+      expect(lb.sourceAddressPrefixes).to.equal(undefined);
+      for (const ingress of nsg.inputs.securityRules.filter((r: any) => r.name.startsWith("allow-ingress-"))) {
+        // Floating IP: the destination is the load balancer's frontend, never the subnets.
+        expect(ingress.destinationAddressPrefix, `${nsg.name} ${ingress.name}`).to.equal("*");
+        expect(ingress.priority).to.be.above(2000);
+      }
+    }
+    const mgmt = of(run, "network:NetworkSecurityGroup").find((n) => n.name === "c001-data-plane-mgmt-nsg")!;
+    const ingress = mgmt.inputs.securityRules.find((r: any) => r.name === "allow-ingress-443");
+    expect(ingress.sourceAddressPrefixes).to.deep.equal(["203.0.113.0/24", "198.51.100.16/28"]);
+  });
+
+  it("names separate pools after their immutable fields, so a vmSize or maxPods change creates the new pool first", () => {
+    const pools = of(run, "containerservice:AgentPool").filter((p) => cellOf(p) === "c001");
+    for (const p of pools) {
+      expect(p.inputs.agentPoolName, p.name).to.match(/^(sys|user)[1-3][0-9a-f]{6}$/);
+      expect(p.inputs.agentPoolName.length).to.be.at.most(12);
+    }
+    const name = (n: string) => pools.find((p) => p.name === n)!.inputs.agentPoolName as string;
+    // Same immutable fields, same hash; the data-plane's bigger VMs give another.
+    expect(name("c001-proxy-user-z1").slice(5)).to.equal(name("c001-data-plane-mgmt-user-z1").slice(5));
+    expect(name("c001-proxy-user-z1").slice(5)).to.not.equal(name("c001-data-plane-user-z1").slice(5));
+    // The inline system pool of the first zone keeps its name (it is frozen, see README).
+    for (const c of of(run, "containerservice:ManagedCluster")) expect(c.inputs.agentPoolProfiles[0].name).to.equal("sys1");
+  });
+
+  it("encrypts every pool's host disks and caches, enables the Azure Policy add-on with the pod security baseline, and keeps node OS updates in the window", () => {
+    for (const p of of(run, "containerservice:AgentPool")) expect(p.inputs.enableEncryptionAtHost, p.name).to.equal(true);
+    for (const c of of(run, "containerservice:ManagedCluster")) {
+      expect(c.inputs.agentPoolProfiles[0].enableEncryptionAtHost, c.name).to.equal(true);
+      expect(c.inputs.addonProfiles).to.deep.equal({ azurepolicy: { enabled: true } });
+      const assignment = run.registrations.find((r) => r.type === "azure-native:authorization:PolicyAssignment" && r.inputs.scope === c.id)!;
+      expect(assignment.inputs.policyDefinitionId).to.equal("/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d");
+      expect(assignment.inputs.parameters.effect).to.deep.equal({ value: "deny" });
+      const os = run.registrations.find((r) => r.type === "azure-native:containerservice:MaintenanceConfiguration" && r.inputs.configName === "aksManagedNodeOSUpgradeSchedule" && r.name === `${c.name.replace(/-aks$/, "")}-node-os-maintenance`)!;
+      expect(os.inputs.maintenanceWindow).to.deep.include({ durationHours: 4, startTime: "08:00", utcOffset: "+00:00" });
+      expect(os.inputs.maintenanceWindow.schedule).to.deep.equal({ weekly: { dayOfWeek: "Tuesday", intervalWeeks: 1 } });
+    }
+  });
+
+  it("gives each zone's NAT gateway a zonal, protected public IP prefix besides its IP (allow-listable egress that can grow)", () => {
+    const ids = byId(run);
+    for (const nat of of(run, "network:NatGateway")) {
+      const zone = nat.inputs.zones[0];
+      expect(nat.inputs.publicIpPrefixes, nat.name).to.have.length(1);
+      const prefix = ids.get(nat.inputs.publicIpPrefixes[0].id)!;
+      expect(prefix.type).to.equal("azure-native:network:PublicIPPrefix");
+      expect(prefix.inputs).to.deep.include({ prefixLength: 31, publicIPAddressVersion: "IPv4", zones: [zone] });
+      expect(prefix.inputs.sku).to.deep.equal({ name: "Standard", tier: "Regional" });
+      expect(prefix.protect, prefix.name).to.equal(true);
+      expect(cellOf(prefix)).to.equal(cellOf(nat));
+    }
+  });
+
+  it("leaves the node count of autoscaled pools to the autoscaler", () => {
+    const pools = of(run, "containerservice:AgentPool");
+    for (const p of pools) {
+      if (p.inputs.enableAutoScaling) expect(p.ignoreChanges, p.name).to.include("count");
+      else expect(p.ignoreChanges, p.name).to.not.include("count");
+    }
+    expect(pools.filter((p) => p.inputs.enableAutoScaling)).to.have.length(27);
   });
 
   it("keeps NSG priorities unique per NSG and derived from stable slots", () => {
@@ -249,7 +348,8 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     }
     for (const k of of(run, "keyvault:Key")) {
       expect(k.protect).to.equal(true);
-      expect(k.inputs.properties).to.deep.equal({ kty: "RSA", keySize: 2048 });
+      // Rotated every 180 days; the clusters pick the new version up on the next `pulumi up --refresh`.
+      expect(k.inputs.properties).to.deep.equal({ kty: "RSA", keySize: 2048, rotationPolicy: { lifetimeActions: [{ trigger: { timeAfterCreate: "P180D" }, action: { type: "rotate" } }] } });
     }
     for (const cluster of of(run, "containerservice:ManagedCluster")) {
       const cell = cellOf(cluster);
@@ -258,7 +358,9 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(kms).to.deep.include({ enabled: true, keyVaultNetworkAccess: "Public" });
       expect(kms.keyId).to.match(new RegExp(`^https://${key.inputs.vaultName}\\.vault\\.azure\\.net/keys/aks-secrets/[0-9a-f]{32}$`));
       const access = run.registrations.find((r) => r.name === cluster.name.replace(/-aks$/, "-kms-crypto-user"))!;
-      expect(cluster.dependencies).to.include(access.urn);
+      // Through the propagation wait: the cluster waits for the grant to take effect, not only to exist.
+      const wait = run.registrations.find((r) => r.type === "time:index/sleep:Sleep" && r.dependencies.includes(access.urn))!;
+      expect(cluster.dependencies).to.include(wait.urn);
       expect(ids.get(access.inputs.scope)!.type).to.equal("azure-native:keyvault:Vault");
       expect(cellOf(ids.get(access.inputs.scope)!)).to.equal(cell);
       expect(access.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/12338af0-0e69-4776-bea7-57ae8d297424$/);
@@ -306,6 +408,24 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     // A RunError is printed by the Pulumi CLI as its message alone, without a stack trace.
     expect(pulumi.RunError.isInstance(failure)).to.equal(true);
     expect(failure.registrations).to.deep.equal([]);
+  });
+
+  it("refuses changing a setting the inline system pool of a deployed cluster never receives", async () => {
+    const before = validateConfig(exampleRaw("prod-azure"));
+    if (!before.ok) throw new Error("example must validate");
+    const clusterSettings = Object.fromEntries(before.value.cells.map((c) => [c.id, c.clusters]));
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c003.clusters = { proxy: { systemVmSize: "Standard_D8ds_v5" } };
+    try {
+      await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings } });
+      expect.fail("the change must be refused");
+    } catch (err) {
+      expect((err as Error).message).to.match(/refusing to change settings a deployed cluster cannot take[\s\S]*cellplane:cells\.c003\.clusters\.proxy\.systemVmSize: systemVmSize of the deployed proxy cluster is "Standard_D4ds_v5"/);
+      expect((err as { registrations?: unknown[] }).registrations ?? []).to.deep.equal([]);
+    }
+    // A new cell (not deployed yet) may choose any value.
+    const fresh = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings: { c001: clusterSettings.c001 } } });
+    expect(fresh.outputs.clusterSettings.c003.proxy.systemVmSize).to.equal("Standard_D8ds_v5");
   });
 
   it("refuses a capacity change that would move a deployed subnet", async () => {

@@ -171,6 +171,82 @@ describe("stack config (cells/config.ts)", () => {
     raw.cells["Cell_1"] = { cidr: "10.80.0.0/16" };
     expect(pathsOf(raw)).to.deep.equal(["cellplane:cells.Cell_1"]);
   });
+
+  describe("Kubernetes versions against each cloud's support calendar (the date is passed in)", () => {
+    const withVersion = (stack: string, version: string, cell?: string) => {
+      const raw = exampleRaw(stack);
+      if (cell) raw.cells[cell] = { ...raw.cells[cell], clusters: { proxy: { kubernetesVersion: version } } };
+      else raw.clusters = { ...(raw.clusters ?? {}), proxy: { kubernetesVersion: version } };
+      return raw;
+    };
+
+    it("defaults every role to the newest minor of the cloud's calendar, never a retired one", () => {
+      const expected: Record<string, string> = { "prod-azure": "1.35", "prod-aws": "1.35", "prod-gcp": "1.35" };
+      for (const stack of EXAMPLE_STACKS) {
+        const r = validateConfig(exampleRaw(stack), { today: new Date("2026-11-23T12:00:00Z") });
+        if (!r.ok) throw new Error(r.problems.map((p) => p.message).join("\n"));
+        for (const role of ["proxy", "data-plane-mgmt"] as const) expect(r.value.clusters[role].kubernetesVersion, stack).to.equal(expected[stack]);
+        expect(r.value.warnings.filter((w) => /kubernetesVersion/.test(formatPath(w.path))), stack).to.deep.equal([]);
+      }
+    });
+
+    it("refuses a version past its end of standard support, naming the date, source and supported minors", () => {
+      const r = validateConfig(withVersion("prod-azure", "1.33"), { today: new Date("2026-11-23T12:00:00Z") });
+      if (r.ok) throw new Error("expected a refusal");
+      expect(r.problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:clusters.proxy.kubernetesVersion"]);
+      expect(r.problems[0].message).to.match(/1\.33 is past its end of standard support on azure \(2026-06-30, learn\.microsoft\.com/);
+      expect(r.problems[0].fix).to.equal("use a supported minor: 1.34, 1.35");
+      // A minor older than the whole calendar is refused too; a cell's own override is judged at the cell.
+      const old = validateConfig(withVersion("prod-azure", "1.29.4", "c002"), { today: new Date("2026-11-23T12:00:00Z") });
+      expect(old.ok ? [] : old.problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:cells.c002.clusters.proxy.kubernetesVersion"]);
+    });
+
+    it("warns within 60 days of the end without failing, and not before", () => {
+      const near = validateConfig(withVersion("prod-azure", "1.34.2"), { today: new Date("2026-11-23T12:00:00Z") });
+      if (!near.ok) throw new Error("a version 7 days from its end is still valid");
+      expect(near.value.warnings.map((w) => [formatPath(w.path), w.message.slice(0, 61)])).to.deep.equal([["cellplane:clusters.proxy.kubernetesVersion", "Kubernetes 1.34.2 leaves standard support on azure on 2026-11"]]);
+      const far = validateConfig(withVersion("prod-azure", "1.34"), { today: new Date("2026-09-30T00:00:00Z") });
+      expect(far.ok && far.value.warnings).to.deep.equal([]);
+      const past = validateConfig(withVersion("prod-aws", "1.34"), { today: new Date("2026-12-03T00:00:00Z") });
+      expect(past.ok).to.equal(false);
+    });
+  });
+
+  describe("Azure limits (issue 12 item 9): regions and zones from a table with its source, DNS lengths, tags", () => {
+    const azure = (patch: (raw: Record<string, any>) => void) => {
+      const raw = exampleRaw("prod-azure");
+      patch(raw);
+      return raw;
+    };
+
+    it("refuses an unknown region, listing the known ones, unless regionZones vouches for a newer one", () => {
+      const problems = problemsOf(azure((r) => (r.region = "eastus9")));
+      expect(problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:region"]);
+      expect(problems[0].message).to.match(/"eastus9" is not an Azure region cellplane knows \(learn\.microsoft\.com.*regions with zones: .*eastus2, .*westus3/);
+      expect(problems[0].fix).to.match(/cellplane:azure\.regionZones/);
+      const hatch = validateConfig(azure((r) => { r.region = "eastus9"; r.azure = { ...r.azure, regionZones: ["1", "2", "3"] }; }));
+      expect(hatch.ok).to.equal(true);
+    });
+
+    it("refuses a region without zones, and a zone the region lacks", () => {
+      expect(pathsOf(azure((r) => (r.region = "westus")))).to.deep.equal(["cellplane:region"]);
+      expect(pathsOf(azure((r) => { r.region = "eastus9"; r.azure = { ...r.azure, regionZones: ["1", "2"] }; }))).to.deep.equal(["cellplane:zones[2]"]);
+    });
+
+    it("refuses DNS zones whose records would pass 253 characters, and labels over 63", () => {
+      const long = `${"a".repeat(60)}.${"b".repeat(60)}.${"c".repeat(60)}.${"d".repeat(40)}.example.com`;
+      expect(problemsOf(azure((r) => (r.dns = { zone: long }))).map((p) => p.message).join("\n")).to.match(/reach \d+ characters .*at most 253/);
+      expect(problemsOf(azure((r) => (r.dns = { zone: `${"a".repeat(64)}.example.com` }))).map((p) => p.message).join("\n")).to.match(/has 64 characters; DNS allows 63/);
+    });
+
+    it("refuses more than 50 tags with cellplane's own, case-twins, reserved prefixes and tags cellplane would overwrite", () => {
+      const many = Object.fromEntries(Array.from({ length: 46 }, (_, i) => [`t${i}`, "x"]));
+      expect(pathsOf(azure((r) => (r.tags = many)))).to.deep.equal(["cellplane:tags"]);
+      const paths = pathsOf(azure((r) => (r.tags = { owner: "a", Owner: "b", microsoftTeam: "c", cell: "d", "Managed-By": "e" })));
+      expect(paths).to.deep.equal(["cellplane:tags.Owner", "cellplane:tags.microsoftTeam", "cellplane:tags.cell", "cellplane:tags.Managed-By"]);
+      expect(validateConfig(azure((r) => (r.tags = Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, "x"]))))).ok).to.equal(true);
+    });
+  });
 });
 
 describe("stack config: holes a red-team run found (issue 12, items 6-8, 10-11)", () => {

@@ -105,9 +105,13 @@ describe("platform layer under strict mocks (prod-azure)", function () {
         const cluster = clusterOf(run, cell, role);
         expect(provider.inputs.clusterIdentifier).to.equal(cluster.id);
         expect(unwrapSecrets(provider.inputs.kubeconfig).secret, "kubeconfig is a secret").to.equal(true);
-        // The provider waits for the deployer's RBAC role on this cluster.
+        // The provider waits for the deployer's RBAC role on this cluster to propagate.
         const admin = run.registrations.find((r) => r.name === `${cell}-${role}-deployer-admin`)!;
-        expect(provider.dependencies).to.include(admin.urn);
+        const wait = run.registrations.find((r) => r.name === `${cell}-${role}-deployer-admin-propagated`)!;
+        expect(wait.type).to.equal("time:index/sleep:Sleep");
+        expect(wait.inputs.createDuration).to.equal("120s");
+        expect(wait.dependencies).to.include(admin.urn);
+        expect(provider.dependencies).to.include(wait.urn);
         expect(admin.inputs.scope).to.equal(cluster.id);
         const k8sObjects = children.filter((r) => r.type.startsWith("kubernetes:"));
         expect(k8sObjects.length).to.be.greaterThan(0);
@@ -140,7 +144,7 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     }
   });
 
-  it("puts each gateway behind an Azure L4 load balancer, open only to the ingress allow-list on the matrix's ports", () => {
+  it("puts each gateway behind an Azure L4 load balancer, open only to its role's allow-list on the matrix's ports", () => {
     for (const cell of cells) {
       for (const role of ["proxy", "data-plane-mgmt"] as const) {
         const service = platformOf(run, cell, role).release("istio-ingress")!.inputs.values.service;
@@ -149,7 +153,8 @@ describe("platform layer under strict mocks (prod-azure)", function () {
           "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz/ready",
           "external-dns.alpha.kubernetes.io/hostname": role === "proxy" ? `*.${cell}.${ZONE}` : `api.${cell}.${ZONE}`,
         });
-        expect(service.loadBalancerSourceRanges).to.deep.equal(["0.0.0.0/0"]);
+        // Customers reach the proxies; only the control plane (default: the API servers' authorized ranges) reaches the data-plane API.
+        expect(service.loadBalancerSourceRanges).to.deep.equal(role === "proxy" ? ["0.0.0.0/0"] : ["203.0.113.0/24", "198.51.100.16/28"]);
         expect(service.externalTrafficPolicy).to.equal("Local");
         expect(service.ports.map((p: { port: number }) => p.port)).to.deep.equal(role === "proxy" ? [443, 8443, 9440] : [443]);
       }
@@ -157,12 +162,13 @@ describe("platform layer under strict mocks (prod-azure)", function () {
     }
   });
 
-  it("terminates TLS at the gateway with a cert-manager certificate for *.<cell>.<zone>", () => {
+  it("terminates TLS at each gateway with its own cert-manager certificate (proxy: *.<cell>.<zone>; data-plane-mgmt: api.<cell>.<zone>)", () => {
     for (const cell of cells) {
       for (const role of ["proxy", "data-plane-mgmt"] as const) {
         const { children } = platformOf(run, cell, role);
         const cert = children.find((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")!;
-        expect(cert.inputs.spec.dnsNames).to.deep.equal([`*.${cell}.${ZONE}`, `${cell}.${ZONE}`]);
+        // Its own names only: the two gateways never solve the same ACME challenge record.
+        expect(cert.inputs.spec.dnsNames).to.deep.equal(role === "proxy" ? [`*.${cell}.${ZONE}`, `${cell}.${ZONE}`] : [`api.${cell}.${ZONE}`]);
         expect(cert.inputs.spec.issuerRef).to.deep.equal({ group: "cert-manager.io", kind: "ClusterIssuer", name: "letsencrypt" });
         const gateway = children.find((r) => r.type === "kubernetes:networking.istio.io/v1:Gateway")!;
         for (const server of gateway.inputs.spec.servers) {

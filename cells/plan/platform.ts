@@ -72,9 +72,21 @@ export function ingressHostnames(role: Role, domain: string): string[] {
   }
 }
 
-/** Names on the gateway certificate: the cell's wildcard covers both gateways' hostnames. */
-export function certificateDnsNames(domain: string): string[] {
-  return [`*.${domain}`, domain];
+/**
+ * Names on a role's gateway certificate. Each cluster's cert-manager solves its own
+ * DNS-01 challenge: the proxies' wildcard and apex validate at `_acme-challenge.<cell>`,
+ * the data-plane API at `_acme-challenge.api.<cell>`, so the two clusters never write
+ * the same challenge record (they raced when both asked for the wildcard).
+ */
+export function certificateDnsNames(role: Role, domain: string): string[] {
+  switch (role) {
+    case "proxy":
+      return [`*.${domain}`, domain];
+    case "data-plane-mgmt":
+      return [`api.${domain}`];
+    case "data-plane":
+      return [];
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { RegionConfig } from "../../cells/config";
+import { ingressAllowListFor, RegionConfig } from "../../cells/config";
 import { HTTPS_PORTS } from "../../cells/plan/isolation";
 import { CellIpPlan, COMPONENT_TYPES, Role } from "../../cells/plan/model";
 import { certificateDnsNames, gatewayPorts, hasAddon, ingressHostnames, txtOwnerId } from "../../cells/plan/platform";
@@ -39,7 +39,7 @@ export function platformReleases(a: Pick<ClusterPlatformArgs, "stack" | "cellId"
   const out = [certManagerRelease(charts.certManager, a.bindings)];
   if (hasAddon(a.role, "externalDns")) out.push(externalDnsRelease(charts.externalDns, a.bindings, a.zone, txtOwnerId(a.stack, a.cellId, a.role)));
   if (hasAddon(a.role, "istio")) {
-    out.push(...istioReleases(charts.istio, a.role, a.bindings, ingressHostnames(a.role, a.zone), a.platform.ingressAllowList));
+    out.push(...istioReleases(charts.istio, a.role, a.bindings, ingressHostnames(a.role, a.zone), ingressAllowListFor(a.platform, a.role)));
   }
   return out;
 }
@@ -78,7 +78,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
       ]),
     );
 
-    for (const p of platformPolicies(role, args.plan, args.platform.ingressAllowList, args.bindings.networkPolicyDialect)) {
+    for (const p of platformPolicies(role, args.plan, ingressAllowListFor(args.platform, role), args.bindings.networkPolicyDialect)) {
       const metadata = { name: p.name, namespace: namespaces[p.namespace].metadata.name };
       if (p.kind === "NetworkPolicy") {
         new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${p.namespace}-${p.name}`, { metadata, spec: p.spec }, o);
@@ -139,7 +139,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           metadata: { name: GATEWAY_TLS_SECRET, namespace: ns },
           spec: {
             secretName: GATEWAY_TLS_SECRET,
-            dnsNames: certificateDnsNames(zone),
+            dnsNames: certificateDnsNames(role, zone),
             issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: CLUSTER_ISSUER },
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
           },

@@ -98,14 +98,19 @@ export function istioReleases(version: string, role: Role, b: PlatformBindings, 
     release("istio", "gateway", "istio-ingress", ns.istioIngress, version, {
       labels: { ...GATEWAY_SELECTOR },
       autoscaling: { minReplicas: 3 },
-      service: {
-        type: "LoadBalancer",
-        annotations: { ...b.gatewayServiceAnnotations, "external-dns.alpha.kubernetes.io/hostname": hostnames.join(",") },
-        loadBalancerSourceRanges: allowList,
-        // Keeps the client's address, so source ranges and ClickHouse logs see it.
-        externalTrafficPolicy: "Local",
-        ports: gatewayPorts(role).map((port) => ({ name: `tls-${port}`, port, targetPort: port, protocol: "TCP" })),
-      },
+      // An empty allow-list closes the gateway to the Internet: Kubernetes reads empty
+      // loadBalancerSourceRanges as "any address", so the service gets no load balancer.
+      service:
+        allowList.length === 0
+          ? { type: "ClusterIP", ports: gatewayPorts(role).map((port) => ({ name: `tls-${port}`, port, targetPort: port, protocol: "TCP" })) }
+          : {
+              type: "LoadBalancer",
+              annotations: { ...b.gatewayServiceAnnotations, "external-dns.alpha.kubernetes.io/hostname": hostnames.join(",") },
+              loadBalancerSourceRanges: allowList,
+              // Keeps the client's address, so source ranges and ClickHouse logs see it.
+              externalTrafficPolicy: "Local",
+              ports: gatewayPorts(role).map((port) => ({ name: `tls-${port}`, port, targetPort: port, protocol: "TCP" })),
+            },
     }),
   ];
 }

@@ -113,3 +113,29 @@ export function azureNsgAdmits(rules: readonly IngressRule[], probe: Probe, vnet
   if (addressMatches("VirtualNetwork", probe.source, tags) && addressMatches("VirtualNetwork", probe.destination, tags)) return true;
   return probe.source === "AzureLoadBalancer";
 }
+
+/**
+ * Whether an Azure NSG admits an Internet packet to a service behind an AKS load
+ * balancer. AKS creates its load-balancing rules with floating IP (Direct Server
+ * Return): the packet keeps the frontend IP as its destination when it reaches the
+ * node, so the NSG of the node and pod subnets sees source = client, destination =
+ * the load balancer's frontend IP, never a node or pod address. A rule naming the
+ * subnets as destination never matches Internet ingress. Sources: learn.microsoft.com,
+ * "Azure Load Balancer floating IP" and "Use a public standard load balancer in AKS"
+ * (AKS adds NSG rules whose destination is the service's frontend IP).
+ */
+export function azureLoadBalancedIngressAdmits(rules: readonly IngressRule[], probe: { source: string; frontend: string; protocol: "tcp" | "udp"; port: number }, vnet: readonly string[]): boolean {
+  return azureNsgAdmits(rules, { source: probe.source, destination: probe.frontend, protocol: probe.protocol, port: probe.port }, vnet);
+}
+
+/** Whether an address lies in one of `cidrs`. */
+export function insideAny(address: string, cidrs: readonly string[]): boolean {
+  return isIpv4(address) && cidrs.some((c) => isIpv4(c) && addressMatches(c, address));
+}
+
+/** An address of a block past the few its first addresses clouds reserve (the block's own address for a /32). */
+export function sampleOf(entry: string): string | undefined {
+  if (!isIpv4(entry)) return undefined;
+  const [first, last] = rangeOf(entry);
+  return IPv4.fromNumber(first + 4n <= last ? first + 4n : first).toString();
+}

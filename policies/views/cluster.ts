@@ -81,7 +81,7 @@ const AKS_HINTS: ClusterHints = {
   localAccounts: "set disableLocalAccounts: true and aadProfile {managed: true, enableAzureRBAC: true}",
   auditLogging: "add a monitor DiagnosticSetting on the cluster (resourceUri = cluster id) with the kube-audit-admin category enabled",
   secretsEncryption: "enable securityProfile.azureKeyVaultKms with a Key Vault key (KMS etcd encryption)",
-  version: "set kubernetesVersion to a version such as 1.33 and autoUpgradeProfile.upgradeChannel to patch or node-image",
+  version: "set kubernetesVersion to a supported version such as 1.35 and autoUpgradeProfile.upgradeChannel to patch or node-image",
   serviceRange: "set networkProfile.serviceCidr to a private /13../24 outside the VNET and the AKS-reserved blocks, and dnsServiceIP inside it (cellplane:serviceCidr)",
 };
 

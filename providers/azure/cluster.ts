@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as time from "@pulumiverse/time";
 import { ClusterSettings } from "../../cells/config";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
@@ -12,6 +14,12 @@ import { auditLogs } from "./logging";
 import { azureNames } from "./names";
 import { AzureNetwork } from "./network";
 import { roleAssignment } from "./rbac";
+
+/** How long a new role assignment is given to propagate before its first use. */
+export const GRANT_PROPAGATION = "120s";
+
+/** Built-in initiative id of the pod security baseline for Linux workloads. */
+export const POD_SECURITY_BASELINE_INITIATIVE = "/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d";
 
 /** Taint that keeps user workloads off system pools. */
 const SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule";
@@ -41,6 +49,9 @@ function poolProperties(p: PoolSpec) {
     vnetSubnetID: p.vnetSubnetID,
     podSubnetID: p.podSubnetID,
     podIPAllocationMode: "DynamicIndividual",
+    // Temp disks and caches of the nodes are encrypted too. Needs the subscription
+    // feature Microsoft.Compute/EncryptionAtHost registered (README, "Azure prerequisites").
+    enableEncryptionAtHost: true,
     maxPods: p.settings.maxPodsPerNode,
     enableAutoScaling: !system,
     count: system ? p.settings.systemNodesPerZone : p.settings.minNodesPerZone,
@@ -69,6 +80,15 @@ export const withoutPodCidr: pulumi.ResourceTransformation = ({ props, opts }) =
   opts,
 });
 
+/** The operator ranges plus every NAT egress address of the cell (each IP as a /32, each prefix whole), in a stable order. */
+export function authorizedRanges(operatorRanges: readonly string[], natPublicIps: Record<string, pulumi.Output<string>>, natPrefixes: Record<string, pulumi.Output<string>> = {}): pulumi.Output<string[]> {
+  const zones = Object.keys(natPublicIps).sort();
+  const prefixZones = Object.keys(natPrefixes).sort();
+  return pulumi
+    .all([pulumi.all(zones.map((z) => natPublicIps[z])), pulumi.all(prefixZones.map((z) => natPrefixes[z]))])
+    .apply(([ips, prefixes]) => [...new Set([...operatorRanges, ...ips.filter((ip) => ip !== "").map((ip) => `${ip}/32`), ...prefixes.filter((p) => p !== "")])]);
+}
+
 /** What a cell's clusters share within the cell. */
 export interface CellServices {
   /** Log Analytics workspace receiving the clusters' audit logs. */
@@ -79,7 +99,7 @@ export interface CellServices {
 
 /** A built cluster: its outputs, and what the platform layer on it waits for. */
 export interface AzureCluster extends ClusterOutputs {
-  /** The deployer's Kubernetes RBAC role on the cluster: Kubernetes calls fail with 403 before it exists. */
+  /** The deployer's Kubernetes RBAC role on the cluster, propagated: Kubernetes calls fail with 403 before. */
   readyForKubernetes: pulumi.Resource[];
   userPools: pulumi.Resource[];
 }
@@ -123,6 +143,16 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   );
 
   const kmsCryptoUser = kmsAccess(ctx, role, services.kms, identity.principalId, parent);
+  // Role assignments take effect after Entra/ARM caches refresh (documented "up to
+  // ten minutes", usually under two): AKS's KMS check and subnet join run right at
+  // creation, so the cluster waits for the grants to propagate. Source:
+  // learn.microsoft.com, "Troubleshoot Azure RBAC: role assignment changes are not
+  // being detected". The wait re-runs only when a grant is recreated (triggers).
+  const grantsPropagated = new time.Sleep(
+    `${name}-grants-propagated`,
+    { createDuration: GRANT_PROPAGATION, triggers: { networkContributor: networkContributor.id, kmsCryptoUser: kmsCryptoUser.id } },
+    { ...o, dependsOn: [networkContributor, kmsCryptoUser] },
+  );
 
   const [firstZone, ...otherZones] = plan.zones;
   const system = (zone: string): PoolSpec => ({
@@ -134,7 +164,9 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     podSubnetID: subnet(zone, "pods"),
     settings,
   });
-  const user = (zone: string): PoolSpec => ({ ...system(zone), mode: "User", name: azureNames.pool("user", zone), vmSize: settings.vmSize });
+  const user = (zone: string): PoolSpec => ({ ...system(zone), mode: "User", vmSize: settings.vmSize });
+  // Separate pools are named after their immutable fields (azureNames.agentPool).
+  const named = (p: PoolSpec): PoolSpec => ({ ...p, name: azureNames.agentPool(p.mode === "System" ? "system" : "user", p.zone, { vmSize: p.vmSize, maxPods: settings.maxPodsPerNode }) });
 
   const api = region.apiServer;
   const cluster = new containerservice.ManagedCluster(
@@ -167,10 +199,18 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
         // Kubernetes secrets are encrypted in etcd with the cell's key (KMS v2).
         azureKeyVaultKms: { enabled: true, keyId: services.kms.keyId, keyVaultNetworkAccess: "Public" },
       },
+      // Runtime admission inside the cluster: Azure Policy (Gatekeeper) with the pod
+      // security baseline initiative assigned below.
+      addonProfiles: { azurepolicy: { enabled: true } },
       disableLocalAccounts: true,
       enableRBAC: true,
       aadProfile: { managed: true, enableAzureRBAC: true },
-      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: api.authorizedIpRanges },
+      // With outboundType userAssignedNATGateway the nodes reach a public API server
+      // from the NAT gateways' public IPs: unless those are authorized, node pools
+      // never join (CreateVMSSAgentPoolFailed). Source: learn.microsoft.com, "Secure
+      // access to the API server using authorized IP address ranges in AKS" (the
+      // cluster egress IPs must be in the ranges with a user-defined outbound type).
+      apiServerAccessProfile: api.private ? { enablePrivateCluster: true } : { authorizedIPRanges: authorizedRanges(api.authorizedIpRanges, network.natPublicIps, network.natPublicIpPrefixes) },
       autoUpgradeProfile: { upgradeChannel: region.maintenance.upgradeChannel, nodeOSUpgradeChannel: "NodeImage" },
       nodeResourceGroup: `${azureNames.resourceGroup(region.region, id)}-${role}-nodes`,
       tags,
@@ -179,10 +219,13 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       ...o,
       protect: region.protect,
       // Why: the NAT gateway must be attached to the subnets the cluster is created
-      // with (the first zone's, for the inline system pool; outboundType is creation-time
-      // only), AKS needs Network Contributor on the VNET to join its subnets, and the
-      // key for KMS. The other zones' subnets are their pools' inputs, not the cluster's.
-      dependsOn: [networkContributor, kmsCryptoUser, ...network.readyForClusters[role]],
+      // with (the first zone's, for the inline system pool; AKS validates their egress
+      // for outboundType userAssignedNATGateway at creation, though the outbound type
+      // itself can be updated later, learn.microsoft.com "Customize cluster egress with
+      // outbound types"), and AKS needs Network Contributor on the VNET (subnet join)
+      // and the key (KMS) granted and propagated. The other zones' subnets are their
+      // pools' inputs, not the cluster's.
+      dependsOn: [grantsPropagated, ...network.readyForClusters[role]],
       // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
       ignoreChanges: ["agentPoolProfiles"],
       transformations: [withoutPodCidr],
@@ -200,12 +243,13 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // would delete the deployed AgentPool resources: not done.
   let previous: pulumi.Resource = cluster;
   const userPools: pulumi.Resource[] = [];
-  const pools = [...plan.zones.map(user), ...otherZones.map(system)];
+  const pools = [...plan.zones.map(user), ...otherZones.map(system)].map(named);
   for (const p of pools) {
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
       `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,
       { resourceGroupName, resourceName: cluster.name, agentPoolName: p.name, ...poolProperties(p), tags },
-      { ...o, dependsOn: [previous] },
+      // The autoscaler owns the node count of a user pool: an update must not push it back.
+      { ...o, dependsOn: [previous], ...(p.mode === "User" ? { ignoreChanges: ["count"] } : {}) },
     );
     previous = pool;
     if (p.mode === "User") userPools.push(pool);
@@ -229,6 +273,39 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     o,
   );
 
+  // Node OS images update only in the maintenance window too (not whenever AKS releases one).
+  new containerservice.MaintenanceConfiguration(
+    `${name}-node-os-maintenance`,
+    {
+      resourceGroupName,
+      resourceName: cluster.name,
+      configName: "aksManagedNodeOSUpgradeSchedule",
+      maintenanceWindow: {
+        schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
+        durationHours: region.maintenance.durationHours,
+        startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
+        utcOffset: "+00:00",
+      },
+    },
+    o,
+  );
+
+  // Pod security baseline, enforced by the Azure Policy add-on. Built-in initiative
+  // "Kubernetes cluster pod security baseline standards for Linux-based workloads"
+  // (learn.microsoft.com, "Azure Policy built-in initiatives: Kubernetes").
+  new authorization.PolicyAssignment(
+    `${name}-pod-security-baseline`,
+    {
+      scope: cluster.id,
+      policyAssignmentName: `${id}-${role}-pss-baseline`,
+      displayName: `Pod security baseline for ${azureNames.cluster(id, role)}`,
+      policyDefinitionId: POD_SECURITY_BASELINE_INITIATIVE,
+      enforcementMode: "Default",
+      parameters: { effect: { value: "deny" }, excludedNamespaces: { value: ["kube-system", "gatekeeper-system", "azure-arc", "istio-system", "cert-manager"] } },
+    },
+    o,
+  );
+
   // Local accounts are disabled: the deployers reach the cluster through Entra ID and
   // need this role on this cluster (and no wider) to install the platform. The
   // principal is a configured group, never "whoever runs Pulumi now": a principal
@@ -240,6 +317,14 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     `${name}-deployer-admin`,
     { meaning: `${ctx.stack}/${id}/${role}/deployer-cluster-admin`, scope: cluster.id, role: "aksRbacClusterAdmin", principalId: deployer, principalType: azure.deployerPrincipalType },
     o,
+  );
+
+  // The first Kubernetes call (the platform's namespaces and releases) waits for the
+  // deployer's grant to propagate, or it fails with 403.
+  const deployerAdminPropagated = new time.Sleep(
+    `${name}-deployer-admin-propagated`,
+    { createDuration: GRANT_PROPAGATION, triggers: { deployerAdmin: deployerAdmin.id } },
+    { ...o, dependsOn: [deployerAdmin] },
   );
 
   // "exec" format: kubelogin fetches an Entra token; the login mode comes from config.
@@ -254,7 +339,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     apiEndpoint: pulumi.interpolate`https://${cluster.fqdn}:443`,
     oidcIssuerUrl: cluster.oidcIssuerProfile.apply((p) => p?.issuerURL ?? ""),
     kubeconfig,
-    readyForKubernetes: [deployerAdmin],
+    readyForKubernetes: [deployerAdminPropagated],
     userPools,
   };
 }

@@ -34,6 +34,17 @@ export function buildCellKms(ctx: CellContext, resourceGroupName: pulumi.Input<s
         enableRbacAuthorization: true,
         enablePurgeProtection: true,
         softDeleteRetentionInDays: 90,
+        // Public with a firewall (AKS KMS keyVaultNetworkAccess "Public"): only the
+        // operator networks (where `pulumi up` runs) and trusted Azure services (the
+        // AKS KMS plugin) reach the vault. The private option needs API server VNet
+        // integration on every cluster. Source: learn.microsoft.com, "Add KMS etcd
+        // encryption to an AKS cluster" (public key vault with firewall, trusted services).
+        // With no operator ranges (private API servers) the firewall has nothing to
+        // admit the deployer from, so the vault stays open; docs/config.md says so.
+        networkAcls:
+          region.apiServer.authorizedIpRanges.length > 0
+            ? { defaultAction: "Deny", bypass: "AzureServices", ipRules: region.apiServer.authorizedIpRanges.map((value) => ({ value })) }
+            : { defaultAction: "Allow", bypass: "AzureServices" },
       },
       tags: ctx.tags,
     },
@@ -41,7 +52,21 @@ export function buildCellKms(ctx: CellContext, resourceGroupName: pulumi.Input<s
   );
   const key = new keyvault.Key(
     `${cell.id}-kms-key`,
-    { resourceGroupName, vaultName: vault.name, keyName: "aks-secrets", properties: { kty: "RSA", keySize: 2048 }, tags: ctx.tags },
+    {
+      resourceGroupName,
+      vaultName: vault.name,
+      keyName: "aks-secrets",
+      properties: {
+        kty: "RSA",
+        keySize: 2048,
+        // Key Vault makes a new version every 180 days. The clusters keep the version
+        // they were given (azureKeyVaultKms.keyId is versioned) until the next
+        // `pulumi up --refresh` reads the new keyUriWithVersion and AKS re-encrypts
+        // (README, "Key rotation"). No expiry: an old version stays usable until then.
+        rotationPolicy: { lifetimeActions: [{ trigger: { timeAfterCreate: "P180D" }, action: { type: "rotate" } }] },
+      },
+      tags: ctx.tags,
+    },
     o,
   );
   return { vaultId: vault.id, keyId: key.keyUriWithVersion };

@@ -17,6 +17,7 @@ const AZURE_IDS: Record<string, (i: MockInputs, name: string) => string> = {
   "azure-native:network:Subnet": (i) => `${rg(i)}/providers/Microsoft.Network/virtualNetworks/${i.virtualNetworkName}/subnets/${i.subnetName}`,
   "azure-native:network:NatGateway": (i) => `${rg(i)}/providers/Microsoft.Network/natGateways/${i.natGatewayName}`,
   "azure-native:network:PublicIPAddress": (i) => `${rg(i)}/providers/Microsoft.Network/publicIPAddresses/${i.publicIpAddressName}`,
+  "azure-native:network:PublicIPPrefix": (i) => `${rg(i)}/providers/Microsoft.Network/publicIPPrefixes/${i.publicIpPrefixName}`,
   "azure-native:network:NetworkSecurityGroup": (i) => `${rg(i)}/providers/Microsoft.Network/networkSecurityGroups/${i.networkSecurityGroupName}`,
   "azure-native:dns:Zone": (i) => `${rg(i)}/providers/Microsoft.Network/dnszones/${i.zoneName}`,
   "azure-native:dns:RecordSet": (i) => `${rg(i)}/providers/Microsoft.Network/dnszones/${i.zoneName}/${i.recordType}/${i.relativeRecordSetName}`,
@@ -24,6 +25,7 @@ const AZURE_IDS: Record<string, (i: MockInputs, name: string) => string> = {
   "azure-native:managedidentity:FederatedIdentityCredential": (i) =>
     `${rg(i)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.resourceName}/federatedIdentityCredentials/${i.federatedIdentityCredentialResourceName}`,
   "azure-native:authorization:RoleAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/roleAssignments/${i.roleAssignmentName}`,
+  "azure-native:authorization:PolicyAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/policyAssignments/${i.policyAssignmentName}`,
   "azure-native:containerservice:ManagedCluster": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}`,
   "azure-native:containerservice:AgentPool": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}/agentPools/${i.agentPoolName}`,
   "azure-native:keyvault:Vault": (i) => `${rg(i)}/providers/Microsoft.KeyVault/vaults/${i.vaultName}`,
@@ -47,6 +49,12 @@ const AZURE_OUTPUTS: Record<string, (i: MockInputs, id: string) => MockInputs> =
   "azure-native:network:PublicIPAddress": (_i, id) => {
     const h = createHash("sha256").update(id).digest();
     return { ipAddress: `20.${h[0]}.${h[1]}.${h[2] || 1}` };
+  },
+  "azure-native:network:PublicIPPrefix": (i, id) => {
+    const h = createHash("sha256").update(id).digest();
+    const len = Number(i.prefixLength ?? 31);
+    const last = h[2] & (0xff << (32 - len)) & 0xff;
+    return { ipPrefix: `40.${h[0]}.${h[1]}.${last}/${len}` };
   },
   "azure-native:managedidentity:UserAssignedIdentity": (_i, id) => ({
     clientId: mockGuid(`${id}/client`),

@@ -17,6 +17,7 @@ export const azureNames = {
   subnet: (role: Role, zone: string, kind: SubnetKind) => physicalName([role, `z${zone}`, kind], R.subnet),
   natGateway: (cell: string, zone: string) => physicalName(["ng", cell, `z${zone}`], R.natGateway),
   natPublicIp: (cell: string, zone: string) => physicalName(["pip", "ng", cell, `z${zone}`], R.publicIp),
+  natPublicIpPrefix: (cell: string, zone: string) => physicalName(["ippre", "ng", cell, `z${zone}`], R.publicIp),
   nsg: (cell: string, role: Role) => physicalName(["nsg", cell, role], R.networkSecurityGroup),
   cluster: (cell: string, role: Role) => physicalName(["aks", cell, role], R.managedCluster),
   dnsPrefix: (region: string, cell: string, role: Role) => physicalName([cell, ROLE_CODE[role], region], R.dnsPrefix),
@@ -30,6 +31,16 @@ export const azureNames = {
    * protection period after deletion, so the name carries a hash of stack, region and cell.
    */
   keyVault: (stack: string, region: string, cell: string) => physicalName(["kv", cell, stableGuid(`${stack}/${region}/${cell}`).slice(0, 8)], R.keyVault),
-  /** "sys1", "user2": pool names are 12 characters at most and carry the zone. */
+  /** "sys1": the first zone's system pool, inline in the cluster; its name never changes. */
   pool: (mode: "system" | "user", zone: string) => physicalName([mode === "system" ? "sys" : "user", zone], R.agentPool, ""),
+  /**
+   * "sys2a1b2c3", "user1d4e5f6": an AgentPool's name carries the zone and a hash of
+   * the fields AKS cannot change in place (vmSize, maxPods). A change to one of them
+   * gives the pool a new name, so Pulumi creates the new pool before it deletes the
+   * old one (deleteBeforeReplace stays false) and the zone keeps its capacity.
+   * Within 12 lowercase letters and digits. Source: learn.microsoft.com, "Create
+   * node pools in AKS" (name rules) and the AgentPool API (vmSize, maxPods immutable).
+   */
+  agentPool: (mode: "system" | "user", zone: string, immutable: { vmSize: string; maxPods: number }) =>
+    physicalName([mode === "system" ? "sys" : "user", zone, stableGuid(`${immutable.vmSize.toLowerCase()}/${immutable.maxPods}`).replace(/-/g, "").slice(0, 6)], R.agentPool, ""),
 };

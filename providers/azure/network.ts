@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
+import { ingressAllowListFor } from "../../cells/config";
+import { azureSettings } from "../../cells/plan/clouds/azure";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext } from "../types";
@@ -33,6 +35,8 @@ export interface AzureNetwork {
   subnetIds: Record<string, pulumi.Output<string>>;
   /** NAT public IP per zone. */
   natPublicIps: Record<string, pulumi.Output<string>>;
+  /** NAT public IP prefix per zone (CIDR): the other egress addresses of the zone. */
+  natPublicIpPrefixes: Record<string, pulumi.Output<string>>;
   /**
    * What a cluster's creation waits for beyond what its inputs reference: its role's
    * first-zone subnets with their NAT attached (the inline system pool's). Each agent
@@ -70,6 +74,7 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
   );
 
   const natPublicIps: Record<string, pulumi.Output<string>> = {};
+  const natPublicIpPrefixes: Record<string, pulumi.Output<string>> = {};
   const nats: Record<string, network.NatGateway> = {};
   for (const zone of plan.zones) {
     const ip = new network.PublicIPAddress(
@@ -87,6 +92,24 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
       // Customers allow-list these egress addresses: losing one is an outage for them.
       { ...o, protect: region.protect },
     );
+    // Allow-listable egress that can grow: SNAT capacity is added inside this prefix,
+    // so what customers allow-list never changes. Source: learn.microsoft.com, "Azure
+    // NAT Gateway: public IP prefixes" (up to 16 addresses per NAT gateway).
+    const prefix = new network.PublicIPPrefix(
+      `${id}-z${zone}-nat-prefix`,
+      {
+        resourceGroupName,
+        location,
+        publicIpPrefixName: azureNames.natPublicIpPrefix(id, zone),
+        sku: { name: "Standard", tier: "Regional" },
+        prefixLength: azureSettings(region).natIpPrefixLength,
+        publicIPAddressVersion: "IPv4",
+        zones: [zone],
+        tags: ctx.tags,
+      },
+      { ...o, protect: region.protect },
+    );
+    natPublicIpPrefixes[zone] = prefix.ipPrefix;
     nats[zone] = new network.NatGateway(
       `${id}-z${zone}-nat`,
       {
@@ -96,6 +119,7 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
         sku: { name: "Standard" },
         zones: [zone],
         publicIpAddresses: [{ id: ip.id }],
+        publicIpPrefixes: [{ id: prefix.id }],
         idleTimeoutInMinutes: 4,
         tags: ctx.tags,
       },
@@ -112,7 +136,7 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
         resourceGroupName,
         location,
         networkSecurityGroupName: azureNames.nsg(id, role),
-        securityRules: nsgRulesFor(role, plan, region.platform.ingressAllowList),
+        securityRules: nsgRulesFor(role, plan, ingressAllowListFor(region.platform, role)),
         tags: { ...ctx.tags, role },
       },
       o,
@@ -163,5 +187,5 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
     if (zoneIndex(zone) === 0) readyForClusters[role].push(subnet);
   }
 
-  return { resourceGroupName: rg.name, vnetId: vnet.id, subnetIds, natPublicIps, readyForClusters };
+  return { resourceGroupName: rg.name, vnetId: vnet.id, subnetIds, natPublicIps, natPublicIpPrefixes, readyForClusters };
 }

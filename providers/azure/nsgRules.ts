@@ -13,20 +13,45 @@ import { CellIpPlan, ROLES, Role } from "../../cells/plan/model";
  *   1000+slot  allow a listed cross-role flow (slot from isolation.ts, never reused)
  *   2000       deny every other role of the cell; above the default AllowVnetInBound (65000)
  *              and above Internet ingress, whose allow-list may be 0.0.0.0/0
- *   3000+slot  allow Internet ingress from the allow-list (slot from INGRESS)
+ *   3000+slot  allow Internet ingress from the allow-list (slot from INGRESS) to
+ *              destination "*": with floating IP the destination is the load
+ *              balancer's frontend IP, never a node or pod address
  */
 
+/*
+ * Singular vs plural fields: Azure refuses service tags ("AzureLoadBalancer",
+ * "Internet", "VirtualNetwork") and "*" inside the plural sourceAddressPrefixes /
+ * destinationAddressPrefixes / *PortRanges arrays (SecurityRuleParameterContainsUnsupportedValue);
+ * they go in the singular field. Source: learn.microsoft.com, "Network security
+ * groups: security rules" (a tag or * is one value: "you can't specify a service tag
+ * in a list") and the NSG REST API SecurityRule. `addresses` and `portsOf` put a
+ * lone value in the singular field and only plain CIDRs/ports in the plural one.
+ */
 export interface NsgRule {
   name: string;
   priority: number;
   direction: "Inbound" | "Outbound";
   access: "Allow" | "Deny";
   protocol: "Tcp" | "Udp" | "*";
-  sourceAddressPrefixes: string[];
+  sourceAddressPrefix?: string;
+  sourceAddressPrefixes?: string[];
   sourcePortRange: "*";
-  destinationAddressPrefixes: string[];
-  destinationPortRanges: string[];
+  destinationAddressPrefix?: string;
+  destinationAddressPrefixes?: string[];
+  destinationPortRange?: string;
+  destinationPortRanges?: string[];
   description: string;
+}
+
+function addresses(side: "source" | "destination", list: readonly string[]): Partial<NsgRule> {
+  const bad = list.filter((a) => !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(a));
+  if (list.length > 1 && bad.length > 0) throw new Error(`cellplane: ${bad.join(", ")} cannot be listed with other prefixes in one NSG rule (Azure takes a tag or * only alone)`);
+  if (side === "source") return list.length === 1 ? { sourceAddressPrefix: list[0] } : { sourceAddressPrefixes: [...list] };
+  return list.length === 1 ? { destinationAddressPrefix: list[0] } : { destinationAddressPrefixes: [...list] };
+}
+
+function portsOf(list: readonly string[]): Partial<NsgRule> {
+  return list.length === 1 ? { destinationPortRange: list[0] } : { destinationPortRanges: [...list] };
 }
 
 export const PRIORITY = { intraRole: 100, loadBalancer: 110, flowBase: 1000, denyOtherRoles: 2000, ingressBase: 3000 } as const;
@@ -42,10 +67,10 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
       direction: "Inbound",
       access: "Allow",
       protocol: "*",
-      sourceAddressPrefixes: own,
+      ...addresses("source", own),
       sourcePortRange: "*",
-      destinationAddressPrefixes: own,
-      destinationPortRanges: ["*"],
+      ...addresses("destination", own),
+      ...portsOf(["*"]),
       description: `${role} nodes and pods talk to each other; inside the cluster, Cilium network policies filter`,
     },
     {
@@ -54,10 +79,10 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
       direction: "Inbound",
       access: "Allow",
       protocol: "*",
-      sourceAddressPrefixes: ["AzureLoadBalancer"],
+      ...addresses("source", ["AzureLoadBalancer"]),
       sourcePortRange: "*",
-      destinationAddressPrefixes: own,
-      destinationPortRanges: ["*"],
+      ...addresses("destination", own),
+      ...portsOf(["*"]),
       description: "health probes of the Standard load balancer",
     },
   ];
@@ -68,24 +93,31 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
       direction: "Inbound",
       access: "Allow",
       protocol: PROTOCOL[f.protocol],
-      sourceAddressPrefixes: roleCidrs(plan, f.from),
+      ...addresses("source", roleCidrs(plan, f.from)),
       sourcePortRange: "*",
-      destinationAddressPrefixes: own,
-      destinationPortRanges: f.ports.map(String),
+      ...addresses("destination", own),
+      ...portsOf(f.ports.map(String)),
       description: f.why,
     });
   }
-  for (const i of INGRESS.filter((x) => x.role === role)) {
+  // An empty allow-list closes the role's Internet ingress (a private data-plane API without managementAllowList).
+  for (const i of INGRESS.filter((x) => x.role === role && ingressAllowList.length > 0)) {
     rules.push({
       name: `allow-ingress-${i.ports.join("-")}`,
       priority: PRIORITY.ingressBase + i.slot,
       direction: "Inbound",
       access: "Allow",
       protocol: PROTOCOL[i.protocol],
-      sourceAddressPrefixes: [...ingressAllowList],
+      ...addresses("source", ingressAllowList),
       sourcePortRange: "*",
-      destinationAddressPrefixes: own,
-      destinationPortRanges: i.ports.map(String),
+      // Floating IP: AKS load-balancer rules keep the frontend IP as the packet's
+      // destination, so an Internet packet never carries a node or pod address here.
+      // "*" is safe below deny-other-roles (2000): the cell's other roles are denied
+      // first, and the rest of the VNET already passes AllowVnetInBound. Source:
+      // learn.microsoft.com, "Use a public standard load balancer in AKS" (floating IP)
+      // and "Network security groups: how they filter" (augmented rules, LB frontends).
+      ...addresses("destination", ["*"]),
+      ...portsOf(i.ports.map(String)),
       description: i.why,
     });
   }
@@ -96,10 +128,10 @@ export function nsgRulesFor(role: Role, plan: CellIpPlan, ingressAllowList: read
     direction: "Inbound",
     access: "Deny",
     protocol: "*",
-    sourceAddressPrefixes: others,
+    ...addresses("source", others),
     sourcePortRange: "*",
-    destinationAddressPrefixes: own,
-    destinationPortRanges: ["*"],
+    ...addresses("destination", own),
+    ...portsOf(["*"]),
     description: "isolation between the clusters of a cell: the default AllowVnetInBound would allow it",
   });
   return rules;

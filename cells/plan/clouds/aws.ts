@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules, PoolShape } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease, PoolShape } from "./types";
 
 /*
  * AWS's pure face: subnet and node-group rules, physical-name rules, VM defaults,
@@ -203,8 +203,17 @@ function checkAwsConfig(raw: unknown): Problem[] {
   ];
 }
 
+/** EKS's Kubernetes release calendar: end of standard support per minor (../shared/guide/cloud-facts.md, Nov 2026). */
+const EKS_CALENDAR_SOURCE = "docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (Amazon EKS Kubernetes release calendar)";
+export const EKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
+  { minor: "1.34", endOfStandardSupport: "2026-12-02", source: EKS_CALENDAR_SOURCE },
+  { minor: "1.35", endOfStandardSupport: "2027-03-27", source: EKS_CALENDAR_SOURCE },
+];
+
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
+  frozenClusterSettings: [],
+  kubernetesCalendar: EKS_KUBERNETES_CALENDAR,
   // 40 pods: m5.xlarge and m5.2xlarge address 44 in Cilium ENI mode (eniMaxPods).
   vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge", maxPodsPerNode: 40 },
   names: AWS_NAME_RULES,

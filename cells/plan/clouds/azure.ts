@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease, RegionFacts } from "./types";
 // Tenant services (subscription pool): its own file, composed here.
 import { azureServicePool, checkSubscriptionPool, NO_POOL_FIX, subscriptionPoolSchema } from "./azureServices";
 
@@ -58,9 +58,50 @@ export const AZURE_NAME_RULES = {
  */
 export const KUBELOGIN_MODES = ["azurecli", "workloadidentity", "spn", "msi", "devicecode"] as const;
 
-export const AZURE_DEFAULTS = { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group" } as const;
+export const AZURE_DEFAULTS = { kubeloginMode: "azurecli", auditLogRetentionDays: 90, deployerPrincipalType: "Group", natIpPrefixLength: 31 } as const;
 
 const count = (min: number, max: number) => z.int().min(min).max(max);
+
+/**
+ * Azure public-cloud regions and their availability zones ([] = the region has
+ * none). Source: learn.microsoft.com, "Azure regions with availability zone
+ * support" (list as of 2026-11). A region newer than this table is accepted only
+ * with `cellplane:azure.regionZones` (the zones the operator has checked it has).
+ */
+export const AZURE_REGION_ZONES_SOURCE = "learn.microsoft.com/azure/reliability/availability-zones-region-support (2026-11)";
+const Z3 = ["1", "2", "3"] as const;
+export const AZURE_REGION_ZONES: Readonly<Record<string, readonly string[]>> = {
+  // Americas
+  eastus: Z3, eastus2: Z3, centralus: Z3, southcentralus: Z3, westus2: Z3, westus3: Z3, canadacentral: Z3, brazilsouth: Z3, mexicocentral: Z3, chilecentral: Z3,
+  westus: [], northcentralus: [], westcentralus: [], canadaeast: [], brazilsoutheast: [],
+  // Europe
+  northeurope: Z3, westeurope: Z3, uksouth: Z3, francecentral: Z3, germanywestcentral: Z3, swedencentral: Z3, switzerlandnorth: Z3, norwayeast: Z3, polandcentral: Z3, italynorth: Z3, spaincentral: Z3, austriaeast: Z3, belgiumcentral: Z3,
+  ukwest: [], francesouth: [], germanynorth: [], swedensouth: [], switzerlandwest: [], norwaywest: [],
+  // Middle East, Africa
+  qatarcentral: Z3, uaenorth: Z3, israelcentral: Z3, southafricanorth: Z3, saudiarabiaeast: Z3,
+  uaecentral: [], southafricawest: [],
+  // Asia Pacific
+  centralindia: Z3, japaneast: Z3, japanwest: Z3, koreacentral: Z3, southeastasia: Z3, eastasia: Z3, australiaeast: Z3, newzealandnorth: Z3, indonesiacentral: Z3, malaysiawest: Z3,
+  southindia: [], westindia: [], koreasouth: [], australiasoutheast: [], australiacentral: [], australiacentral2: [], jioindiawest: [], jioindiacentral: [],
+};
+
+/** Azure Resource Manager tag limits. Source: learn.microsoft.com, "Use tags to organize your Azure resources" (limitations). */
+export const AZURE_TAG_LIMITS = {
+  maxTagsPerResource: 50,
+  maxKeyLength: 512,
+  maxValueLength: 256,
+  reservedPrefixes: ["azure", "microsoft", "windows"],
+  forbiddenKeyCharacters: /[<>%&\\?/]/,
+} as const;
+
+/** Tag keys cellplane sets on every resource (cells/plan/naming.ts resourceTags) and the providers add (role). */
+export const CELLPLANE_TAG_KEYS = ["cell", "region", "stack", "managed-by", "role"] as const;
+
+/** DNS limits (RFC 1035): a name of at most 253 characters, labels of at most 63. */
+export const DNS_LIMITS = { maxName: 253, maxLabel: 63 } as const;
+
+/** The longest name cellplane writes under the region zone: cert-manager's challenge for the data-plane API of the longest cell id. */
+const LONGEST_RECORD_PREFIX = "_acme-challenge.api.c0000000.";
 
 /** `cellplane:azure`: settings only an Azure region has. Every key is in docs/config.md. */
 export const azureConfigSchema = z
@@ -69,6 +110,15 @@ export const azureConfigSchema = z
     auditLogRetentionDays: count(30, 730).default(AZURE_DEFAULTS.auditLogRetentionDays),
     deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
     deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(AZURE_DEFAULTS.deployerPrincipalType),
+    /**
+     * Length of the public IP prefix each zone's NAT gateway egresses from, besides its
+     * public IP (31 = 2 addresses, 28 = 16, the NAT gateway's maximum). Customers
+     * allow-list the prefix once; SNAT capacity grows inside it. Changing it replaces
+     * the prefixes (new addresses): refused in review, see docs/config.md.
+     */
+    natIpPrefixLength: z.int().min(28).max(31).default(AZURE_DEFAULTS.natIpPrefixLength),
+    /** Escape hatch for a region newer than AZURE_REGION_ZONES: the zones it has (the operator checked). */
+    regionZones: z.array(z.enum(["1", "2", "3"])).min(1).optional(),
     // --- tenant services (cells/plan/clouds/azureServices.ts) ---
     subscriptionPool: subscriptionPoolSchema.optional(),
   })
@@ -76,23 +126,107 @@ export const azureConfigSchema = z
 
 export type AzureSettings = z.output<typeof azureConfigSchema>;
 
-function checkAzureConfig(raw: unknown): Problem[] {
-  return [...checkDeployer(raw), ...checkSubscriptionPool((raw as { subscriptionPool?: unknown } | undefined)?.subscriptionPool)];
-}
-
-function checkDeployer(raw: unknown): Problem[] {
-  if ((raw as { deployerPrincipalId?: unknown } | undefined)?.deployerPrincipalId !== undefined) return [];
-  return [
-    {
+function checkAzureConfig(raw: unknown, facts: RegionFacts = {}): Problem[] {
+  const problems: Problem[] = [];
+  const slice = (raw ?? {}) as { deployerPrincipalId?: unknown; regionZones?: unknown; subscriptionPool?: unknown };
+  if (slice.deployerPrincipalId === undefined) {
+    problems.push({
       path: ["azure", "deployerPrincipalId"],
       message: "an Azure region needs the Entra ID principal that deploys the platform into its clusters",
       fix: "pulumi config set --path cellplane:azure.deployerPrincipalId <object id of the group holding the SREs and the CI/control-plane identities>",
-    },
-  ];
+    });
+  }
+  problems.push(...checkSubscriptionPool(slice.subscriptionPool));
+  problems.push(...regionProblems(facts, Array.isArray(slice.regionZones) ? (slice.regionZones as string[]) : undefined));
+  problems.push(...tagProblems(facts.tags));
+  problems.push(...dnsProblems(facts.dnsZone));
+  return problems;
 }
+
+/** The region exists (or the escape hatch names its zones) and has every configured zone. */
+function regionProblems(facts: RegionFacts, declared: string[] | undefined): Problem[] {
+  if (typeof facts.region !== "string") return [];
+  const region = facts.region;
+  const known = Object.prototype.hasOwnProperty.call(AZURE_REGION_ZONES, region) ? AZURE_REGION_ZONES[region] : undefined;
+  if (known === undefined && declared === undefined) {
+    const zonal = Object.keys(AZURE_REGION_ZONES).filter((r) => AZURE_REGION_ZONES[r].length > 0).sort();
+    return [
+      {
+        path: ["region"],
+        message: `"${region}" is not an Azure region cellplane knows (${AZURE_REGION_ZONES_SOURCE}); regions with zones: ${zonal.join(", ")}`,
+        fix: `correct the name, or for a region newer than the table set cellplane:azure.regionZones to the zones it has, e.g. ["1","2","3"]`,
+      },
+    ];
+  }
+  const has = known ?? declared ?? [];
+  const problems: Problem[] = [];
+  if (has.length === 0) {
+    problems.push({ path: ["region"], message: `${region} has no availability zones (${AZURE_REGION_ZONES_SOURCE}); a cell needs a NAT gateway and pools per zone`, fix: "use a region with availability zones, e.g. its paired region with zones" });
+    return problems;
+  }
+  if (Array.isArray(facts.zones)) {
+    facts.zones.forEach((z, i) => {
+      if (typeof z === "string" && /^[1-3]$/.test(z) && !has.includes(z)) problems.push({ path: ["zones", i], message: `${region} has no zone "${z}"; its zones are ${has.join(", ")}`, fix: `use zones from ${JSON.stringify(has)}` });
+    });
+  }
+  return problems;
+}
+
+/** Azure's tag limits, with cellplane's own keys: at most 50 in all, no key twice in another case, no reserved prefix, none of ours overwritten. */
+function tagProblems(tags: unknown): Problem[] {
+  if (!tags || typeof tags !== "object" || Array.isArray(tags)) return [];
+  const keys = Object.keys(tags as Record<string, unknown>);
+  const problems: Problem[] = [];
+  const total = new Set([...keys.map((k) => k.toLowerCase()), ...CELLPLANE_TAG_KEYS]).size;
+  if (total > AZURE_TAG_LIMITS.maxTagsPerResource) {
+    problems.push({ path: ["tags"], message: `${keys.length} tags plus cellplane's ${CELLPLANE_TAG_KEYS.length} (${CELLPLANE_TAG_KEYS.join(", ")}) make ${total}; Azure allows ${AZURE_TAG_LIMITS.maxTagsPerResource} per resource`, fix: `keep at most ${AZURE_TAG_LIMITS.maxTagsPerResource - CELLPLANE_TAG_KEYS.length} tags in cellplane:tags` });
+  }
+  const seen = new Map<string, string>();
+  for (const k of keys) {
+    const lower = k.toLowerCase();
+    if ((CELLPLANE_TAG_KEYS as readonly string[]).includes(lower)) {
+      problems.push({ path: ["tags", k], message: `cellplane sets the tag "${lower}" on every resource, so this value would be silently replaced`, fix: `rename the tag (e.g. "team-${lower}") or remove it` });
+    }
+    const prefix = AZURE_TAG_LIMITS.reservedPrefixes.find((p) => lower.startsWith(p));
+    if (prefix) problems.push({ path: ["tags", k], message: `Azure reserves tag names starting with "${prefix}"`, fix: "rename the tag without the azure, microsoft or windows prefix" });
+    if (AZURE_TAG_LIMITS.forbiddenKeyCharacters.test(k)) problems.push({ path: ["tags", k], message: "Azure tag names cannot contain < > % & \\ ? /", fix: "rename the tag" });
+    const other = seen.get(lower);
+    if (other !== undefined) problems.push({ path: ["tags", k], message: `Azure tag names are case-insensitive: "${k}" and "${other}" are the same tag`, fix: "keep one of them" });
+    else seen.set(lower, k);
+  }
+  return problems;
+}
+
+/** The region zone and the longest record cellplane writes under it stay within DNS limits. */
+function dnsProblems(zone: unknown): Problem[] {
+  if (typeof zone !== "string") return [];
+  const problems: Problem[] = [];
+  zone.split(".").forEach((label) => {
+    if (label.length > DNS_LIMITS.maxLabel) problems.push({ path: ["dns", "zone"], message: `label "${label.slice(0, 20)}..." has ${label.length} characters; DNS allows ${DNS_LIMITS.maxLabel}`, fix: "shorten the label" });
+  });
+  const longest = LONGEST_RECORD_PREFIX.length + zone.length;
+  if (longest > DNS_LIMITS.maxName) {
+    problems.push({ path: ["dns", "zone"], message: `records under ${zone} reach ${longest} characters (e.g. ${LONGEST_RECORD_PREFIX}${zone.slice(0, 12)}...); DNS names are at most ${DNS_LIMITS.maxName}`, fix: `use a zone of at most ${DNS_LIMITS.maxName - LONGEST_RECORD_PREFIX.length} characters` });
+  }
+  return problems;
+}
+
+/**
+ * AKS's Kubernetes release calendar: end of standard support ("AKS End of life")
+ * per minor. AKS publishes months; the date here is the month's last day. Upstream
+ * 1.33 ended 2026-06-28 and 1.34 2026-10-27; AKS follows about a month later.
+ */
+const AKS_CALENDAR_SOURCE = "learn.microsoft.com/azure/aks/supported-kubernetes-versions (AKS Kubernetes release calendar)";
+export const AKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
+  { minor: "1.33", endOfStandardSupport: "2026-06-30", source: AKS_CALENDAR_SOURCE },
+  { minor: "1.34", endOfStandardSupport: "2026-11-30", source: AKS_CALENDAR_SOURCE },
+  { minor: "1.35", endOfStandardSupport: "2027-03-31", source: AKS_CALENDAR_SOURCE },
+];
 
 export const azure: CloudFace<typeof azureConfigSchema> = {
   rules,
+  frozenClusterSettings: ["systemVmSize", "maxPodsPerNode", "systemNodesPerZone"],
+  kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
   config: { schema: azureConfigSchema, check: checkAzureConfig },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease } from "./types";
 
 /*
  * GCP's pure face: subnetwork and pool rules, physical-name rules, VM defaults and
@@ -56,8 +56,20 @@ function checkGcpConfig(raw: unknown): Problem[] {
   return [{ path: ["gcp", "project"], message: "a GCP region needs the project its cells are created in", fix: "pulumi config set --path cellplane:gcp.project <project-id>" }];
 }
 
+/**
+ * GKE's Kubernetes release schedule: end of standard support per minor (about 14
+ * months after the minor reaches the Regular channel).
+ */
+const GKE_CALENDAR_SOURCE = "cloud.google.com/kubernetes-engine/docs/release-schedule (end of standard support)";
+export const GKE_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
+  { minor: "1.34", endOfStandardSupport: "2026-12-31", source: GKE_CALENDAR_SOURCE },
+  { minor: "1.35", endOfStandardSupport: "2027-04-30", source: GKE_CALENDAR_SOURCE },
+];
+
 export const gcp: CloudFace<typeof gcpConfigSchema> = {
   rules,
+  frozenClusterSettings: [],
+  kubernetesCalendar: GKE_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },
   names: GCP_NAME_RULES,
   config: { schema: gcpConfigSchema, check: checkGcpConfig },

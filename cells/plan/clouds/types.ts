@@ -49,6 +49,14 @@ export interface PoolShape {
   zones: number;
 }
 
+/** The neutral keys of a region config a cloud's check may judge, as given (each possibly missing or malformed). */
+export interface RegionFacts {
+  region?: unknown;
+  zones?: unknown;
+  tags?: unknown;
+  dnsZone?: unknown;
+}
+
 /** VM sizes a cloud's pools get unless `cellplane:clusters` says otherwise. */
 export interface VmDefaults {
   vmSize: string;
@@ -66,13 +74,39 @@ export interface CloudConfigSlice<S extends z.ZodType = z.ZodType> {
   schema: S;
   /**
    * Problems the schema cannot express, given the raw value of the key (possibly
-   * undefined): required settings, cross-field rules. Paths start at the cloud key.
+   * undefined) and the region's raw neutral keys: required settings, cross-field
+   * rules, the cloud's limits on regions, zones, names and tags. Paths are full
+   * (start at the cloud key for its own settings, at the neutral key otherwise).
    */
-  check(raw: unknown): Problem[];
+  check(raw: unknown, region?: RegionFacts): Problem[];
+}
+
+/**
+ * One Kubernetes minor in a cloud's published support calendar: the last day of
+ * its standard support (ISO date, UTC) and where that date comes from. The cloud
+ * refuses to create clusters on a minor past it.
+ */
+export interface KubernetesRelease {
+  minor: string;
+  endOfStandardSupport: string;
+  source: string;
 }
 
 export interface CloudFace<S extends z.ZodType = z.ZodType> {
   rules: CloudRules;
+  /**
+   * The cloud's Kubernetes support calendar, oldest minor first. The newest row is
+   * the default version of every role (a reviewed code change moves it, never the
+   * date of a run); validation refuses a minor past its end and warns within 60 days.
+   */
+  kubernetesCalendar: readonly KubernetesRelease[];
+  /**
+   * Cluster settings a deployed cluster never receives in full (AKS: the inline
+   * system pool of the first zone is frozen by ignoreChanges, so its VM size, maxPods
+   * and node count stay). The program refuses changing them on a deployed cell, like
+   * a subnet move; README says how to roll such a change.
+   */
+  frozenClusterSettings: readonly string[];
   vmDefaults: VmDefaults;
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
