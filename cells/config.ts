@@ -275,6 +275,9 @@ function clusterLimitProblems(cloud: Cloud, zones: number, clusters: Record<Role
     if (c.minNodesPerZone > c.maxNodesPerZone) {
       problems.push({ path: [...path, "minNodesPerZone"], message: `minNodesPerZone (${c.minNodesPerZone}) is above maxNodesPerZone (${c.maxNodesPerZone})`, fix: "lower minNodesPerZone or raise maxNodesPerZone" });
     }
+    for (const p of rules.checkPools?.({ vmSize: c.vmSize, systemVmSize: c.systemVmSize, maxPodsPerNode: c.maxPodsPerNode, zones }) ?? []) {
+      problems.push({ path: [...path, p.field], message: p.message, fix: p.fix });
+    }
     const nodes = (c.maxNodesPerZone + c.systemNodesPerZone) * zones;
     if (nodes > KUBERNETES_LIMITS.maxNodesPerCluster) {
       problems.push({ path: [...path, "maxNodesPerZone"], message: `${nodes} nodes across ${zones} zones is above Kubernetes' ${KUBERNETES_LIMITS.maxNodesPerCluster} nodes per cluster`, fix: `keep (maxNodesPerZone + systemNodesPerZone) x zones at or under ${KUBERNETES_LIMITS.maxNodesPerCluster}, or add a cell` });

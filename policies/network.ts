@@ -6,6 +6,7 @@ import { flowAllows, FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
 import { Role } from "../cells/plan/model";
 import { resourceRule, roleOf, stackRule, subjectOf, violation, viewsOf } from "./lib/policy";
 import { azureLoadBalancedIngressAdmits, azureNsgAdmits, insideAny, sampleOf } from "./lib/reachability";
+import { awsIsolationViolations, awsPodSubnetEgressViolations } from "./networkAws";
 import { record, str, strings } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
@@ -75,6 +76,7 @@ export const subnetNatSameZone = stackRule({
   appliesTo: SUBNET_USERS,
   check(index, { report }) {
     const nats = servingNats(index);
+    awsPodSubnetEgressViolations(index, report, nats);
     for (const s of clusterSubnets(index)) {
       const own = subnetView(s.resource)?.zone;
       const zones = own ? [own] : [...s.poolZones].sort();
@@ -257,10 +259,11 @@ function sampleAddress(cidr: string): string {
 export const isolationMatchesMatrix = stackRule({
   name: "isolation-matches-matrix",
   description:
-    "The traffic the NSG rules let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/azure/nsgRules.ts), or change the matrix itself in review.",
+    "The traffic the NSG rules (Azure) or the security groups of every interface (AWS: node groups, control planes, Cilium pod ENIs) let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/<cloud>/), or change the matrix itself in review.",
   enforcementLevel: "mandatory",
-  appliesTo: [AZURE.nsg],
+  appliesTo: [AZURE.nsg, AWS.securityGroup],
   check(index, { report }) {
+    awsIsolationViolations(index, report, PROBES, sampleAddress);
     // Group the cluster subnets of each VNET by role; a subnet's role is the role of the cluster using it.
     const cells = new Map<string, { vnet: PolicyResource; subnets: { resource: PolicyResource; role: Role; address: string }[] }>();
     for (const s of clusterSubnets(index)) {

@@ -1,4 +1,5 @@
 import { ALLOWED_CHART_REPOS, EXACT_VERSION } from "../cells/plan/charts";
+import { CLOUD_CHART_REPOS } from "../cells/plan/clouds";
 import { resourceRule, violation, ViewTable } from "./lib/policy";
 import { at, Props, str } from "./lib/props";
 import { K8S } from "./lib/types";
@@ -46,7 +47,7 @@ export const helmChartPinned = resourceRule<ChartView, { extraRepos?: string[] }
     if (!v.version || !EXACT_VERSION.test(v.version)) {
       out.push(violation(subject.name, `${what} ${v.version ? `has version "${v.version}", not an exact version` : "has no version, so every preview may pick a new one"}`, "set version to an exact chart version such as 1.30.1 (cellplane:platform.charts)"));
     }
-    const allowed = [...ALLOWED_CHART_REPOS, ...(config.extraRepos ?? [])].map(normalizeRepo);
+    const allowed = [...ALLOWED_CHART_REPOS, ...CLOUD_CHART_REPOS, ...(config.extraRepos ?? [])].map(normalizeRepo);
     if (!v.repo || !allowed.includes(normalizeRepo(v.repo))) {
       out.push(violation(subject.name, `${what} comes from ${v.repo ? `repository ${v.repo}, which is not allowed` : "no repository"}`, `set repositoryOpts.repo to one of ${allowed.join(", ")}, or add the repository to extraRepos in the policy config after review`));
     }

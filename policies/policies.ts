@@ -1,5 +1,6 @@
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { CLUSTER_POLICIES } from "./clusters";
+import { EKS_POLICIES } from "./eks";
 import { HYGIENE_POLICIES } from "./hygiene";
 import { IDENTITY_POLICIES } from "./identity";
 import { NETWORK_POLICIES } from "./network";
@@ -22,6 +23,7 @@ export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "advisory";
 export const POLICIES: Policies = [
   ...NETWORK_POLICIES,
   ...CLUSTER_POLICIES,
+  ...EKS_POLICIES,
   ...IDENTITY_POLICIES,
   ...STORAGE_POLICIES,
   ...PLATFORM_POLICIES,
@@ -33,6 +35,7 @@ export const POLICIES: Policies = [
 export const DOMAINS: Readonly<Record<string, Policies>> = {
   network: NETWORK_POLICIES,
   clusters: CLUSTER_POLICIES,
+  eks: EKS_POLICIES,
   identity: IDENTITY_POLICIES,
   storage: STORAGE_POLICIES,
   platform: PLATFORM_POLICIES,

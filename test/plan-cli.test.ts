@@ -91,12 +91,23 @@ describe("cellctl plan (npm run plan)", function () {
     expect(doc.cells[1].domain).to.equal("c002.eastus2.azure.db.example.com");
   });
 
-  it("plans the AWS and GCP examples (IP plans only, said plainly)", () => {
-    for (const stack of ["prod-aws", "prod-gcp"]) {
-      const r = cellctl(["plan", "--stack", stack]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.include("IP plan of c002");
-      expect(r.stdout).to.include("plans IP layouts only so far");
+  it("plans the GCP example (IP plans only, said plainly)", () => {
+    const r = cellctl(["plan", "--stack", "prod-gcp"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include("IP plan of c002");
+    expect(r.stdout).to.include("plans IP layouts only so far");
+  });
+
+  it("plans the AWS example: every cell's subnets, route tables, NATs, security groups, clusters, node groups and releases, and no violation", () => {
+    const r = cellctl(["plan", "--stack", "prod-aws"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.include("plans IP layouts only so far");
+    for (const cell of ["c001", "c002"]) {
+      const section = r.stdout.slice(r.stdout.indexOf(`Resources of ${cell}`));
+      for (const type of ["aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/natGateway:NatGateway", "aws:ec2/securityGroup:SecurityGroup", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:helm.sh/v3:Release"]) {
+        expect(section, `${cell} ${type}`).to.include(type);
+      }
     }
+    expect(r.stdout).to.match(/0 mandatory, 0 advisory violation\(s\)/);
   });
 });

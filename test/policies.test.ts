@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { renderPolicyDocs } from "../policies/docs";
 import { OfflineViolation, PolicyConfigError, RecordedResource, resolvePolicyConfig, runPolicies } from "../policies/offline";
+import { EKS_POLICIES } from "../policies/eks";
 import { PACK_ENFORCEMENT_LEVEL, POLICIES } from "../policies/policies";
 import { AWS, AZURE, GCP, K8S } from "../policies/lib/types";
 import { PROJECT_DIR } from "../offline/stackfile";
@@ -120,7 +121,8 @@ describe("policy pack (offline)", function () {
       expect(report.policies).to.have.length(POLICIES.length);
     });
 
-    for (const stack of ["prod-aws", "prod-gcp"]) {
+    // prod-aws: test/aws-cell.test.ts runs the pack on its shared mocked run (zero violations of any level).
+    for (const stack of ["prod-gcp"]) {
       it(`${stack} has zero mandatory violations (it builds no cloud resources yet)`, async () => {
         const report = await runPolicies(await mockedStack(stack), { policies: POLICIES });
         expect(mandatory(report.violations)).to.deep.equal([]);
@@ -282,8 +284,8 @@ describe("policy pack (offline)", function () {
       },
     ];
 
-    it("covers every policy of the pack", () => {
-      expect([...new Set(cases.map((c) => c.policy))].sort()).to.deep.equal(POLICIES.map((p) => p.name).sort());
+    it("covers every policy of the pack (the EKS policies' cases break a mocked prod-aws run in test/aws-cell.test.ts)", () => {
+      expect([...new Set(cases.map((c) => c.policy))].sort()).to.deep.equal(POLICIES.filter((p) => !EKS_POLICIES.includes(p)).map((p) => p.name).sort());
     });
 
     for (const c of cases) {

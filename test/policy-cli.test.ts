@@ -33,6 +33,16 @@ describe("cellctl plan with the policy pack", function () {
     expect(doc.policy.violations[0]).to.have.keys(["policy", "level", "urn", "message"]);
   });
 
+  it("fails the broken AWS example: unprotected EKS clusters, VPC, NAT Elastic IPs, KMS key and hosted zones", () => {
+    const r = cellctl(["plan", "--dir", "examples/broken", "--stack", "broken-aws"]);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.include("error: 10 mandatory policy violation(s) in stack broken-aws:");
+    for (const name of ["region-dns-zone", "c001-dns-zone", "c001-vpc", "c001-kms-key", "c001-proxy-eks", "c001-usw2-az1-nat-eip"]) {
+      expect(r.stderr).to.match(new RegExp(`stateful-resources-protected: ${name}: .* is not protected`));
+    }
+    expect(r.stdout).to.match(/required-tags \(\d+\)/);
+  });
+
   it("applies a --policy-config file: levels lowered to advisory let the broken stack pass; a typo is a user error", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "cellplane-policy-config-"));
     const lenient = path.join(dir, "lenient.json");

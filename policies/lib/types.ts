@@ -59,6 +59,14 @@ export const AWS = {
   bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   dnsZone: "aws:route53/zone:Zone",
+  dnsRecord: "aws:route53/record:Record",
+  kmsKey: "aws:kms/key:Key",
+  kmsAlias: "aws:kms/alias:Alias",
+  accessEntry: "aws:eks/accessEntry:AccessEntry",
+  accessPolicyAssociation: "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+  launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  iamRole: "aws:iam/role:Role",
 } as const;
 
 export const GCP = {

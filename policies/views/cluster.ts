@@ -92,7 +92,7 @@ const EKS_HINTS: ClusterHints = {
   localAccounts: "set accessConfig.authenticationMode: API (access entries, no aws-auth ConfigMap)",
   auditLogging: "set enabledClusterLogTypes to include audit (and api, authenticator)",
   secretsEncryption: "set encryptionConfig {provider: {keyArn}, resources: [secrets]} with a KMS key",
-  version: "set version to a Kubernetes version such as 1.33",
+  version: "set version to a Kubernetes version such as 1.35, and upgradePolicy.supportType EXTENDED",
   serviceRange: "set kubernetesNetworkConfig.serviceIpv4Cidr to a private /12../24 outside the VPC (cellplane:serviceCidr)",
 };
 
@@ -178,7 +178,8 @@ function eks({ props: p, name }: Subject): ClusterView {
     auditLogging: strings(p.enabledClusterLogTypes).includes("audit"),
     secretsEncryption: encryption.some((e) => strings(e.resources).includes("secrets") && str(at(e, "provider", "keyArn")) !== undefined),
     version: str(p.version),
-    versionDrift: null,
+    // EKS upgrades a STANDARD-support cluster's minor version by itself when standard support ends.
+    versionDrift: str(at(p, "upgradePolicy", "supportType")) === "STANDARD" ? "upgradePolicy.supportType STANDARD lets EKS upgrade the minor version when standard support ends" : null,
     inlinePools: [],
     hints: EKS_HINTS,
   };

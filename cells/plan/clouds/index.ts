@@ -20,6 +20,9 @@ export const CLOUD_RULES: Record<Cloud, CloudRules> = { azure: azure.rules, aws:
 /** Each cloud's physical-name rules, by resource kind. */
 export const NAME_RULES = { azure: azure.names, aws: aws.names, gcp: gcp.names } as const;
 
+/** Repositories of the charts the clouds' build faces install themselves (CloudFace.charts). */
+export const CLOUD_CHART_REPOS: readonly string[] = Object.values(CLOUD_FACES).flatMap((f: CloudFace) => Object.values(f.charts ?? {}).map((c) => c.repo));
+
 /** Kubernetes' own scalability limits (v1.30 "large clusters"), stricter than some clouds'. */
 export const KUBERNETES_LIMITS = {
   maxNodesPerCluster: 5000,

@@ -33,6 +33,20 @@ export interface CloudRules {
   checkZone(zone: string, region: string): string | null;
   /** An example of a right zone list, for fix hints. */
   exampleZones(region: string): string[];
+  /**
+   * Problems of one role's pool settings the cloud alone knows (e.g. AWS: the pods an
+   * instance type's network interfaces can address, node groups per cluster).
+   * `field` is the key of `cellplane:clusters.<role>` the problem is about.
+   */
+  checkPools?(pools: PoolShape): { field: string; message: string; fix: string }[];
+}
+
+/** What a cloud's pool check sees of one role's clusters. */
+export interface PoolShape {
+  vmSize: string;
+  systemVmSize: string;
+  maxPodsPerNode: number;
+  zones: number;
 }
 
 /** The neutral keys of a region config a cloud's check may judge, as given (each possibly missing or malformed). */
@@ -47,6 +61,8 @@ export interface RegionFacts {
 export interface VmDefaults {
   vmSize: string;
   systemVmSize: string;
+  /** Pods per node by default, where the default VM sizes hold fewer than the cross-cloud default (AWS: ENI limits). */
+  maxPodsPerNode?: number;
 }
 
 /**
@@ -95,6 +111,8 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
   config: CloudConfigSlice<S>;
+  /** Helm charts only this cloud's build face installs (e.g. its CNI), pinned here; the policy pack allows their repositories. */
+  charts?: Readonly<Record<string, { repo: string; chart: string; version: string }>>;
   /**
    * Tenant services: the pool of accounts services are spread over (Azure's
    * subscription pool), from the cloud's validated slice. Absent: no pool, services
