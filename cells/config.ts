@@ -294,7 +294,7 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
         problems.push({ path: [other], message: `settings for ${other} are given but this stack's cloud is ${cloud}`, fix: `remove cellplane:${other}, or correct cellplane:cloud` });
       }
     }
-    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud]));
+    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], raw));
   }
   if (apiServer && !apiServer.private && apiServer.authorizedIpRanges.length === 0) {
     problems.push({

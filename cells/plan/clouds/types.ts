@@ -49,9 +49,11 @@ export interface CloudConfigSlice<S extends z.ZodType = z.ZodType> {
   schema: S;
   /**
    * Problems the schema cannot express, given the raw value of the key (possibly
-   * undefined): required settings, cross-field rules. Paths start at the cloud key.
+   * undefined): required settings, cross-field rules. Paths start at the cloud key,
+   * except for problems of other keys that only this cloud has (e.g. GKE's
+   * maintenance availability), which name their own path. `whole` is the raw config.
    */
-  check(raw: unknown): Problem[];
+  check(raw: unknown, whole: Record<string, unknown>): Problem[];
 }
 
 export interface CloudFace<S extends z.ZodType = z.ZodType> {
