@@ -1,5 +1,6 @@
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { CLUSTER_POLICIES } from "./clusters";
+import { GKE_POLICIES } from "./gke";
 import { HYGIENE_POLICIES } from "./hygiene";
 import { IDENTITY_POLICIES } from "./identity";
 import { NETWORK_POLICIES } from "./network";
@@ -25,6 +26,7 @@ export const POLICIES: Policies = [
   ...STORAGE_POLICIES,
   ...PLATFORM_POLICIES,
   ...HYGIENE_POLICIES,
+  ...GKE_POLICIES,
 ];
 
 /** The domains, for docs/policies.md and the README. */
@@ -35,4 +37,5 @@ export const DOMAINS: Readonly<Record<string, Policies>> = {
   storage: STORAGE_POLICIES,
   platform: PLATFORM_POLICIES,
   hygiene: HYGIENE_POLICIES,
+  gke: GKE_POLICIES,
 };
