@@ -13,7 +13,8 @@ import { POLICIES } from "../policies/policies";
 import { gcpFirewallAdmits } from "../policies/lib/reachability";
 import { gcpFirewallRule } from "../policies/views/network";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
-import { loadStackFile } from "../offline/stackfile";
+import * as path from "node:path";
+import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { exampleRaw, flatFromRaw } from "./helpers";
 
 /*
@@ -140,7 +141,7 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
       for (const role of ROLES) {
         for (const zone of zones) {
           for (const mode of ["sys", "user"]) {
-            const p = named(run, `${cell}-${role}-${mode}-z${zone}`);
+            const p = named(run, `${cell}-${role}-${mode}-${zone}`);
             expect(p.inputs.nodeLocations).to.deep.equal([zone]);
             expect(p.inputs.networkConfig.podRange).to.match(new RegExp(`-pods-${zone}$`));
             const sub = named(run, `${cell}-${role}-subnetwork`).inputs.secondaryIpRanges.find((r: { rangeName: string }) => r.rangeName === p.inputs.networkConfig.podRange);
@@ -308,6 +309,31 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     expect(report.violations.map((v) => `${v.policy}: ${v.message}`)).to.deep.equal([]);
   });
 
+  it("adding a cell changes no input of any existing resource", async () => {
+    const raw = exampleRaw("prod-gcp");
+    raw.cells.c003 = { cidr: "10.194.0.0/16" };
+    const bigger = await runProgram({ stack: "prod-gcp", config: flatFromRaw(raw), program });
+    const before = new Map(run.registrations.map((r) => [r.urn, r]));
+    const added = bigger.registrations.filter((r) => !before.has(r.urn));
+    expect(added.length).to.be.greaterThan(100);
+    for (const r of added) expect(r.urn, r.urn).to.match(/(Cell::c003|-c003-|::c003)/);
+    for (const r of bigger.registrations.filter((x) => before.has(x.urn))) {
+      if (r.type === "cellplane:cells:Region") continue;
+      expect(r.inputs, r.urn).to.deep.equal(before.get(r.urn)!.inputs);
+    }
+  });
+
+  it("examples/broken/Pulumi.broken-gcp.yaml fails the pack: nothing protected, the release channel moves the minor version", async () => {
+    const broken = await runProgram({ ...loadStackFile("broken-gcp", path.join(PROJECT_DIR, "examples", "broken")), program });
+    const report = await runPolicies(broken.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value })), { policies: POLICIES });
+    const messages = report.violations.filter((v) => v.level === "mandatory").map((v) => `${v.policy}: ${v.message}`);
+    expect(messages).to.include.members([
+      "stateful-resources-protected: c001-network: a cell network is not protected, so a preview that drops or renames it would delete it; fix: create it with protect: true (cellplane:protect)",
+      "stateful-resources-protected: c001-kms-ring: a key ring (it cannot be deleted; its keys encrypt cluster secrets) is not protected, so a preview that drops or renames it would delete it; fix: create it with protect: true (cellplane:protect)",
+    ]);
+    expect(messages.some((m) => /^cluster-version-pinned: c001-proxy-gke: releaseChannel STABLE without a NO_MINOR_UPGRADES maintenance exclusion/.test(m)), messages.join("\n")).to.equal(true);
+  });
+
   it("refuses a maintenance window GKE rejects, and a control-plane block too small, naming the key and the fix", () => {
     const raw = exampleRaw("prod-gcp");
     raw.maintenance = { day: "Sunday", startHourUtc: 2, durationHours: 4 };
@@ -317,6 +343,5 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     if (r.ok) return;
     expect(r.problems.map((p) => p.path.join("."))).to.include.members(["maintenance.durationHours", "gcp.controlPlaneCidr"]);
     expect(r.problems.find((p) => p.path.join(".") === "maintenance.durationHours")!.fix).to.match(/durationHours to 12/);
-    void flatFromRaw;
   });
 });

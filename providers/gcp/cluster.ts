@@ -153,7 +153,7 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
       const system = mode === "system";
       const surgeBase = system ? settings.systemNodesPerZone : settings.maxNodesPerZone;
       const pool: gcp.container.NodePool = new gcp.container.NodePool(
-        `${name}-${mode === "system" ? "sys" : "user"}-z${zone}`,
+        `${name}-${mode === "system" ? "sys" : "user"}-${zone}`,
         {
           project,
           location,

@@ -112,7 +112,7 @@ export function buildGcpNetwork(ctx: CellContext, parent: pulumi.Resource): GcpN
   const natPublicIps: Record<string, pulumi.Output<string>> = {};
   const addresses = plan.zones.map((zone) => {
     const address = new gcp.compute.Address(
-      `${id}-z${zone}-nat-ip`,
+      `${id}-${zone}-nat-ip`,
       { project, region: location, name: gcpNames.natAddress(location, id, zone), addressType: "EXTERNAL", networkTier: "PREMIUM", labels: { ...ctx.tags, zone } },
       // Customers allow-list these egress addresses: losing one is an outage for them.
       { ...o, protect: region.protect },
