@@ -129,10 +129,9 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
       expect(c.inputs.maintenancePolicy.recurringWindow).to.deep.equal({ startTime: "2025-01-05T02:00:00Z", endTime: "2025-01-05T14:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SU" });
       expect(c.inputs.maintenancePolicy.maintenanceExclusions[0].exclusionOptions).to.deep.equal({ scope: "NO_MINOR_UPGRADES", endTimeBehavior: "UNTIL_END_OF_SUPPORT" });
       expect(c.protect).to.equal(true);
-      // Master authorized networks: the cell's NAT addresses.
-      const natIps = Object.values(unwrapSecrets(run.outputs.cells).value[cell].natPublicIps as Record<string, string>).map((ip) => `${ip}/32`);
-      expect(natIps).to.have.length(3);
-      expect(c.inputs.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock).sort()).to.deep.equal(natIps.sort());
+      // Private endpoint, no operator ranges configured: only the VPC reaches it (NAT addresses would mean nothing).
+      expect(c.inputs.masterAuthorizedNetworksConfig).to.deep.equal({ cidrBlocks: [], gcpPublicCidrsAccessEnabled: false });
+      expect(c.inputs.minMasterVersion).to.equal("1.33");
     }
   });
 
@@ -331,7 +330,22 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
       "stateful-resources-protected: c001-network: a cell network is not protected, so a preview that drops or renames it would delete it; fix: create it with protect: true (cellplane:protect)",
       "stateful-resources-protected: c001-kms-ring: a key ring (it cannot be deleted; its keys encrypt cluster secrets) is not protected, so a preview that drops or renames it would delete it; fix: create it with protect: true (cellplane:protect)",
     ]);
+    // A public endpoint: the operators' ranges and the cell's NAT addresses.
+    const natIps = Object.values(unwrapSecrets(broken.outputs.cells).value.c001.natPublicIps as Record<string, string>).map((ip) => `${ip}/32`);
+    const proxy = broken.registrations.find((r) => r.name === "c001-proxy-gke")!;
+    expect(proxy.inputs.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock)).to.deep.equal(["203.0.113.0/24", ...natIps]);
+    expect(natIps).to.have.length(3);
     expect(messages.some((m) => /^cluster-version-pinned: c001-proxy-gke: releaseChannel STABLE without a NO_MINOR_UPGRADES maintenance exclusion/.test(m)), messages.join("\n")).to.equal(true);
+  });
+
+  it("stops at preview when GKE offers no such Kubernetes minor in the region", async () => {
+    const raw = exampleRaw("prod-gcp");
+    raw.clusters.proxy = { kubernetesVersion: "1.29" };
+    const failure = await runProgram({ stack: "prod-gcp", config: flatFromRaw(raw), program }).then(
+      () => expect.fail("an unoffered version must fail the run"),
+      (err: Error) => err,
+    );
+    expect(failure.message).to.match(/GKE offers no Kubernetes 1\.29 in us-central1 .*cellplane:clusters\.proxy\.kubernetesVersion/);
   });
 
   it("refuses a maintenance window GKE rejects, and a control-plane block too small, naming the key and the fix", () => {

@@ -93,13 +93,26 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
   const api = region.apiServer;
   const channel = CHANNEL[region.maintenance.upgradeChannel];
 
+  // Master authorized networks: the operators' ranges and, when the endpoint is
+  // public, the cell's own NAT addresses (in-cell automation reaches it through
+  // them). A private endpoint is reached from inside the VPC: NAT addresses mean nothing there.
   const authorized = pulumi
-    .all(Object.values(network.natPublicIps))
+    .all(api.private ? [] : Object.values(network.natPublicIps))
     .apply((ips) => [
       ...api.authorizedIpRanges.map((cidrBlock) => ({ cidrBlock, displayName: "operators" })),
-      // The cell's own egress: in-cell automation reaching the endpoint through the NAT.
       ...ips.map((ip) => ({ cidrBlock: `${ip}/32`, displayName: "cell NAT" })),
     ]);
+
+  // The configured minor must be offered in the region (GKE rejects an unknown
+  // minMasterVersion at create): checked at preview against getEngineVersions.
+  const minor = settings.kubernetesVersion;
+  const offered = gcp.container.getEngineVersionsOutput({ project, location, versionPrefix: `${minor}.` }, { parent });
+  const minMasterVersion = offered.validMasterVersions.apply((versions) => {
+    if (!versions.some((v) => v === minor || v.startsWith(`${minor}.`) || v.startsWith(`${minor}-`))) {
+      throw new Error(`cellplane: GKE offers no Kubernetes ${minor} in ${location} (offered: ${versions.slice(0, 6).join(", ") || "none"}); set cellplane:clusters.${role}.kubernetesVersion to an offered minor`);
+    }
+    return minor;
+  });
 
   const cluster = new gcp.container.Cluster(
     `${name}-gke`,
@@ -122,7 +135,7 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
       masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
       databaseEncryption: { state: "ENCRYPTED", keyName: kms.keyId },
       releaseChannel: { channel: channel.channel },
-      minMasterVersion: settings.kubernetesVersion,
+      minMasterVersion,
       maintenancePolicy: gkeMaintenancePolicy(region.maintenance),
       loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
       // The default pool is created first and then removed: it needs a node and

@@ -75,6 +75,26 @@ function invoke(token: string, inputs: MockInputs): MockInputs {
       const projectId = need(inputs, "projectId", token);
       return { id: `projects/${projectId}`, projectId, number: MOCK_PROJECT_NUMBER, name: projectId };
     }
+    case "gcp:container/getEngineVersions:getEngineVersions": {
+      // What GKE offered in late 2026: the three supported minors per channel, newest patch first.
+      const all = ["1.35.1-gke.1200", "1.34.3-gke.1100", "1.34.2-gke.1500", "1.33.6-gke.1300", "1.33.5-gke.1200", "1.32.9-gke.1100"];
+      const prefix = String(inputs.versionPrefix ?? "");
+      const valid = all.filter((v) => v.startsWith(prefix));
+      return {
+        id: `projects/${need(inputs, "project", token)}/locations/${need(inputs, "location", token)}`,
+        project: inputs.project,
+        location: inputs.location,
+        versionPrefix: inputs.versionPrefix,
+        defaultClusterVersion: "1.34.3-gke.1100",
+        latestMasterVersion: valid[0] ?? "",
+        latestNodeVersion: valid[0] ?? "",
+        validMasterVersions: valid,
+        validNodeVersions: valid,
+        releaseChannelDefaultVersion: { RAPID: "1.35.1-gke.1200", REGULAR: "1.34.3-gke.1100", STABLE: "1.33.6-gke.1300" },
+        releaseChannelLatestVersion: { RAPID: "1.35.1-gke.1200", REGULAR: "1.34.3-gke.1100", STABLE: "1.33.6-gke.1300" },
+        releaseChannelUpgradeTargetVersion: {},
+      };
+    }
     default:
       throw noMock("invoke", token, "providers/gcp/mocks.ts");
   }
