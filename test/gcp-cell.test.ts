@@ -12,6 +12,7 @@ import { runPolicies } from "../policies/offline";
 import { POLICIES } from "../policies/policies";
 import { gcpFirewallAdmits } from "../policies/lib/reachability";
 import { gcpFirewallRule } from "../policies/views/network";
+import { gcpMocks } from "../providers/gcp/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
 import * as path from "node:path";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
@@ -115,6 +116,7 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
       expect(c.inputs.addonsConfig?.networkPolicyConfig).to.equal(undefined);
       expect(c.inputs.ipAllocationPolicy.clusterSecondaryRangeName).to.match(/-pods-us-central1-a$/);
       expect(c.inputs.ipAllocationPolicy.servicesSecondaryRangeName).to.match(/-services$/);
+      expect(c.inputs.ipAllocationPolicy.additionalPodRangesConfig.podRangeNames.map((n: string) => n.replace(/^.*-pods-/, ""))).to.deep.equal(["us-central1-b", "us-central1-c"]);
       expect(c.inputs.subnetwork).to.equal(`https://www.googleapis.com/compute/v1/${named(run, `${cell}-${role}-subnetwork`).id}`);
       expect(c.inputs.privateClusterConfig).to.include({ enablePrivateNodes: true, enablePrivateEndpoint: true });
       expect(c.inputs.privateClusterConfig.masterIpv4CidrBlock).to.match(/^172\.31\.255\.(0|16|32)\/28$/);
@@ -308,6 +310,13 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     expect(report.violations.map((v) => `${v.policy}: ${v.message}`)).to.deep.equal([]);
   });
 
+  it("has strict mocks: an unknown type or invoke, or a resource without its project, stops the run", () => {
+    expect(() => gcpMocks.newResource("gcp:compute/instance:Instance", "x", { project: "p", name: "x" })).to.throw(/no mock for resource type gcp:compute\/instance:Instance; add one to providers\/gcp\/mocks\.ts/);
+    expect(() => gcpMocks.invoke("gcp:compute/getZones:getZones", {})).to.throw(/no mock for invoke gcp:compute\/getZones:getZones/);
+    expect(() => gcpMocks.newResource("gcp:compute/network:Network", "n", { name: "n" })).to.throw(/without project/);
+    expect(gcpMocks.invoke("gcp:organizations/getProject:getProject", { projectId: "p" }).number).to.match(/^\d{12}$/);
+  });
+
   it("adding a cell changes no input of any existing resource", async () => {
     const raw = exampleRaw("prod-gcp");
     raw.cells.c003 = { cidr: "10.194.0.0/16" };
@@ -352,10 +361,12 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     const raw = exampleRaw("prod-gcp");
     raw.maintenance = { day: "Sunday", startHourUtc: 2, durationHours: 4 };
     raw.gcp = { project: "cellplane-prod-data", controlPlaneCidr: "172.31.255.0/27" };
+    raw.tags = { Owner: "Platform SRE" };
     const r = validateConfig(raw);
     expect(r.ok).to.equal(false);
     if (r.ok) return;
-    expect(r.problems.map((p) => p.path.join("."))).to.include.members(["maintenance.durationHours", "gcp.controlPlaneCidr"]);
+    expect(r.problems.map((p) => p.path.join("."))).to.include.members(["maintenance.durationHours", "gcp.controlPlaneCidr", "tags.Owner"]);
+    expect(r.problems.filter((p) => p.path.join(".") === "tags.Owner").map((p) => p.fix)).to.deep.equal(['rename the tag to "owner"', 'use "platform_sre"']);
     expect(r.problems.find((p) => p.path.join(".") === "maintenance.durationHours")!.fix).to.match(/durationHours to 12/);
   });
 });

@@ -125,7 +125,13 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
       // Dataplane V2 (managed Cilium). networkPolicy and addonsConfig.networkPolicyConfig stay unset: Dataplane V2 refuses them.
       datapathProvider: "ADVANCED_DATAPATH",
       networkingMode: "VPC_NATIVE",
-      ipAllocationPolicy: { clusterSecondaryRangeName: subnet.podRanges[firstZone], servicesSecondaryRangeName: subnet.servicesRange },
+      // The first zone's pod range is the cluster's default; the other zones' ranges are
+      // declared too (GKE records the ranges its pools use, so leaving them out would diff).
+      ipAllocationPolicy: {
+        clusterSecondaryRangeName: subnet.podRanges[firstZone],
+        servicesSecondaryRangeName: subnet.servicesRange,
+        additionalPodRangesConfig: { podRangeNames: ctx.plan.zones.filter((z) => z !== firstZone).map((z) => subnet.podRanges[z]) },
+      },
       defaultMaxPodsPerNode: settings.maxPodsPerNode,
       privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: api.private, masterIpv4CidrBlock: network.controlPlaneCidrs[role] },
       masterAuthorizedNetworksConfig: { cidrBlocks: authorized, gcpPublicCidrsAccessEnabled: false },

@@ -88,6 +88,10 @@ export function weeklyHoursPer32Days(hours: number): number {
   return 4 * hours;
 }
 
+/** GCP label keys and values; cellplane's tags become labels on GCP. */
+export const GCP_LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+export const GCP_LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+
 /** Stable slot per role in the per-role carvings below: never reordered, a new role takes a new slot. */
 const ROLE_SLOT: Record<Role, number> = { proxy: 0, "data-plane-mgmt": 1, "data-plane": 2 };
 
@@ -149,6 +153,12 @@ function checkGcpConfig(raw: unknown, whole: Record<string, unknown>): Problem[]
     else if (prefixOf(block) > 26) {
       problems.push({ path: ["gcp", "controlPlaneCidr"], message: `${block} holds fewer than ${ROLES.length} control-plane /28s`, fix: "give a /26 or larger, e.g. 172.31.255.0/26" });
     }
+  }
+  // Tags become GCP labels: lowercase keys and values (cloud.google.com/resource-manager/docs/labels-overview).
+  const tags = whole.tags && typeof whole.tags === "object" ? (whole.tags as Record<string, unknown>) : {};
+  for (const [key, value] of Object.entries(tags)) {
+    if (!GCP_LABEL_KEY.test(key)) problems.push({ path: ["tags", key], message: `"${key}" is not a GCP label key (lowercase letter first, then up to 62 lowercase letters, digits, "_" or "-")`, fix: `rename the tag to "${key.toLowerCase().replace(/[^a-z0-9_-]/g, "_")}"` });
+    if (typeof value === "string" && !GCP_LABEL_VALUE.test(value)) problems.push({ path: ["tags", key], message: `"${value}" is not a GCP label value (up to 63 lowercase letters, digits, "_" or "-")`, fix: `use "${value.toLowerCase().replace(/[^a-z0-9_-]/g, "_").slice(0, 63)}"` });
   }
   // GKE rejects a maintenance policy that leaves less than 48 h in 32 days.
   const m = whole.maintenance as { durationHours?: unknown } | undefined;
