@@ -91,12 +91,18 @@ describe("cellctl plan (npm run plan)", function () {
     expect(doc.cells[1].domain).to.equal("c002.eastus2.azure.db.example.com");
   });
 
-  it("plans the AWS and GCP examples (IP plans only, said plainly)", () => {
-    for (const stack of ["prod-aws", "prod-gcp"]) {
-      const r = cellctl(["plan", "--stack", stack]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.include("IP plan of c002");
-      expect(r.stdout).to.include("plans IP layouts only so far");
+  it("plans the AWS example (IP plans only, said plainly) and the GCP example with every cell's resources", () => {
+    const aws = cellctl(["plan", "--stack", "prod-aws"]);
+    expect(aws.code, aws.stderr).to.equal(0);
+    expect(aws.stdout).to.include("IP plan of c002");
+    expect(aws.stdout).to.include("plans IP layouts only so far");
+    const gcp = cellctl(["plan", "--stack", "prod-gcp"]);
+    expect(gcp.code, gcp.stderr).to.equal(0);
+    expect(gcp.stdout).to.not.include("plans IP layouts only so far");
+    for (const cell of ["c001", "c002"]) expect(gcp.stdout).to.include(`Resources of ${cell}`);
+    for (const type of ["gcp:compute/network:Network", "gcp:compute/subnetwork:Subnetwork", "gcp:compute/routerNat:RouterNat", "gcp:compute/firewall:Firewall", "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"]) {
+      expect(gcp.stdout).to.include(type);
     }
+    expect(gcp.stdout).to.match(/0 mandatory, 0 advisory violation/);
   });
 });
