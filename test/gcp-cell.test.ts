@@ -31,6 +31,7 @@ const named = (run: RunResult, name: string) => {
   if (!r) throw new Error(`no registration ${name}`);
   return r;
 };
+const recorded = (run: RunResult) => run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value }));
 const sample = (cidr: string) => IPv4.fromNumber(IPv4CidrRange.fromCidr(cidr).getFirst().getValue() + 4n).toString();
 const PROBES = [
   ...[...new Set([...FLOWS.flatMap((f) => f.ports), ...INGRESS.flatMap((i) => i.ports), 22, 53, 80, 2379, 6443, 10250, 15017])].map((port) => ({ protocol: "tcp" as const, port })),
@@ -306,8 +307,49 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
   });
 
   it("has zero policy violations", async () => {
-    const report = await runPolicies(run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value })), { policies: POLICIES });
+    const report = await runPolicies(recorded(run), { policies: POLICIES });
     expect(report.violations.map((v) => `${v.policy}: ${v.message}`)).to.deep.equal([]);
+  });
+
+  describe("breaking the compliant prod-gcp stack is caught by the policy named for the invariant", () => {
+    const cases: { what: string; policy: string; says: RegExp; mutate: (rs: Registration[]) => void }[] = [
+      {
+        what: "no deny between roles",
+        policy: "isolation-matches-matrix",
+        says: /c001-proxy-fw-[a-z-]+: data-plane-mgmt -> proxy \(targets c001-px-nodes@cellplane-prod-data\.iam\.gserviceaccount\.com\) differs from the isolation matrix: c001-data-plane-mgmt-subnetwork nodes tcp\/8123 allowed/,
+        mutate: (rs) => {
+          const i = rs.findIndex((r) => r.name === "c001-proxy-fw-deny-other-roles");
+          rs.splice(i, 1);
+          // Without the deny, a VPC-wide allow (as GKE or an operator might add) reaches proxy.
+          rs.push({ ...rs.find((r) => r.name === "c001-proxy-fw-allow-intra-role")!, name: "c001-vpc-allow-internal", urn: "urn:pulumi:prod-gcp::cellplane::gcp:compute/firewall:Firewall::c001-vpc-allow-internal", inputs: { ...rs.find((r) => r.name === "c001-proxy-fw-allow-intra-role")!.inputs, name: "allow-internal", priority: 1000, sourceRanges: ["10.192.0.0/16"], sourceServiceAccounts: [] } });
+        },
+      },
+      {
+        what: "a cross-role flow that matches the source's service account only (pods missed)",
+        policy: "isolation-matches-matrix",
+        says: /proxy -> data-plane .* differs from the isolation matrix: .*pods .*tcp\/8123 denied/,
+        mutate: (rs) => {
+          const r = rs.find((x) => x.name === "c001-data-plane-fw-allow-proxy")!;
+          r.inputs = { ...r.inputs, sourceRanges: [plans.c001.subnets.find((s) => s.role === "proxy" && s.kind === "nodes")!.cidr] };
+        },
+      },
+      { what: "Private Google Access off", policy: "gcp-subnetwork-deployable", says: /c002-data-plane-subnetwork: privateIpGoogleAccess is not true/, mutate: (rs) => (rs.find((r) => r.name === "c002-data-plane-subnetwork")!.inputs.privateIpGoogleAccess = false) },
+      { what: "a pool on the node's credentials", policy: "gke-node-pool-deployable", says: /c001-proxy-user-us-central1-b: nodeConfig\.workloadMetadataConfig\.mode is not GKE_METADATA/, mutate: (rs) => (rs.find((r) => r.name === "c001-proxy-user-us-central1-b")!.inputs.nodeConfig.workloadMetadataConfig = { mode: "GCE_METADATA" }) },
+      { what: "a Dataplane V2 cluster with the network policy add-on", policy: "gke-cluster-deployable", says: /c001-data-plane-gke: addonsConfig\.networkPolicyConfig is set/, mutate: (rs) => (rs.find((r) => r.name === "c001-data-plane-gke")!.inputs.addonsConfig = { networkPolicyConfig: { disabled: false } }) },
+      { what: "a NAT on primary ranges only", policy: "gcp-nat-deployable", says: /c001-nat: NATs primary ranges only/, mutate: (rs) => (rs.find((r) => r.name === "c001-nat")!.inputs.sourceSubnetworkIpRangesToNat = "ALL_SUBNETWORKS_ALL_PRIMARY_IP_RANGES") },
+      { what: "external-dns as project DNS admin", policy: "least-privilege-grants", says: /c001-proxy-external-dns-zone-lister: the grant of roles\/dns\.admin covers the whole project/, mutate: (rs) => (rs.find((r) => r.name === "c001-proxy-external-dns-zone-lister")!.inputs.role = "roles/dns.admin") },
+      { what: "a cluster not waiting for its KMS grant", policy: "gke-ordering", says: /c002-proxy-gke: the cluster encrypts secrets/, mutate: (rs) => { const c = rs.find((r) => r.name === "c002-proxy-gke")!; const g = rs.find((r) => r.name === "c002-kms-gke-agent")!; c.dependencies = c.dependencies.filter((d) => d !== g.urn); } },
+      { what: "an unprotected NAT address", policy: "stateful-resources-protected", says: /c001-us-central1-a-nat-ip: an egress IP customers allow-list is not protected/, mutate: (rs) => (rs.find((r) => r.name === "c001-us-central1-a-nat-ip")!.protect = false) },
+    ];
+    for (const c of cases) {
+      it(`${c.what} -> ${c.policy}`, async () => {
+        const rs = structuredClone(recorded(run)) as Registration[];
+        c.mutate(rs);
+        const report = await runPolicies(rs, { policies: POLICIES });
+        const caught = report.violations.filter((v) => v.policy === c.policy && v.level === "mandatory").map((v) => v.message);
+        expect(caught.join("\n"), `${c.policy} did not fire`).to.match(c.says);
+      });
+    }
   });
 
   it("has strict mocks: an unknown type or invoke, or a resource without its project, stops the run", () => {
