@@ -2,6 +2,7 @@ import { GCP_FIREWALL_PRIORITY, GCP_MAX_SECONDARY_RANGES, GKE_MAINTENANCE_MINIMU
 import { resourceRule, stackRule, violation, ViewTable } from "./lib/policy";
 import { at, bool, num, Props, record, records, str, strings } from "./lib/props";
 import { GCP } from "./lib/types";
+import { clusterGraph } from "./views/cluster";
 
 /*
  * GCP deploy rules: what a real GKE / VPC deploy rejects or silently breaks, as
@@ -197,4 +198,45 @@ export const gkeOrdering = stackRule({
   },
 });
 
-export const GKE_POLICIES = [gkeClusterDeployable, gkeNodePoolDeployable, gcpSubnetworkDeployable, gcpFirewallDeployable, gcpNatDeployable, gkeOrdering];
+/** Source ports one NAT address offers (1024-65535). */
+const PORTS_PER_NAT_ADDRESS = 64512;
+/** Cloud NAT's default minimum ports per VM: 64 with static allocation, 32 with dynamic. */
+const DEFAULT_MIN_PORTS = (dynamic: boolean) => (dynamic ? 32 : 64);
+
+/**
+ * With MANUAL_ONLY addresses, a VM that cannot get its minimum ports gets no NAT at
+ * all: the addresses must cover every node the served clusters' pools may reach
+ * (their ceilings plus surge), at the configured minimum ports per VM.
+ */
+export const gcpNatCapacity = stackRule({
+  name: "gcp-nat-capacity",
+  description:
+    "A Cloud NAT with manual addresses has enough of them for every node its subnetworks' GKE pools may reach (ceilings plus surge) at minPortsPerVm: addresses x 64,512 / minPortsPerVm >= nodes. A node beyond that gets no NAT. Fix: reserve more addresses (natIps) or lower minPortsPerVm.",
+  enforcementLevel: "mandatory",
+  appliesTo: [GCP.routerNat, GCP.nodePool],
+  check(index, { report }) {
+    const nodesBySubnetwork = new Map<string, number>();
+    for (const c of clusterGraph(index).clusters) {
+      if (c.resource.type !== GCP.cluster) continue;
+      const sub = index.ref(c.resource, c.resource.props.subnetwork, [GCP.subnetwork]);
+      if (!sub) continue;
+      for (const p of c.pools) {
+        const perZone = (p.view.maxNodes ?? 0) + (num(at(p.resource.props, "upgradeSettings", "maxSurge")) ?? 1);
+        nodesBySubnetwork.set(sub.urn, (nodesBySubnetwork.get(sub.urn) ?? 0) + perZone * Math.max(1, (p.view.zones ?? []).length));
+      }
+    }
+    for (const n of index.ofType(GCP.routerNat)) {
+      if (str(n.props.natIpAllocateOption) !== "MANUAL_ONLY") continue;
+      const served = records(n.props.subnetworks).map((s) => index.ref(n, s.name, [GCP.subnetwork])?.urn).filter((u): u is string => u !== undefined);
+      const nodes = served.reduce((sum, u) => sum + (nodesBySubnetwork.get(u) ?? 0), 0);
+      const minPorts = num(n.props.minPortsPerVm) ?? DEFAULT_MIN_PORTS(n.props.enableDynamicPortAllocation === true);
+      const addresses = strings(n.props.natIps).length;
+      const capacity = Math.floor((addresses * PORTS_PER_NAT_ADDRESS) / minPorts);
+      if (nodes > capacity) {
+        report(n.urn, violation(n.name, `${addresses} address(es) at ${minPorts} ports per VM serve ${capacity} VMs, but the pools behind it may reach ${nodes} nodes: the rest get no NAT`, `reserve at least ${Math.ceil((nodes * minPorts) / PORTS_PER_NAT_ADDRESS)} addresses, or lower minPortsPerVm`));
+      }
+    }
+  },
+});
+
+export const GKE_POLICIES = [gkeClusterDeployable, gkeNodePoolDeployable, gcpSubnetworkDeployable, gcpFirewallDeployable, gcpNatDeployable, gcpNatCapacity, gkeOrdering];

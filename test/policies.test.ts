@@ -229,6 +229,12 @@ describe("policy pack (offline)", function () {
         says: /subnetwork s NATs PRIMARY_IP_RANGE, not every range[\s\S]*without dynamic port allocation[\s\S]*not logged/,
       },
       {
+        policy: "gcp-nat-capacity",
+        pass: () => gcpCell().map((r) => (r.type === GCP.routerNat ? { ...r, inputs: { ...r.inputs, natIpAllocateOption: "MANUAL_ONLY", natIps: ["a"], minPortsPerVm: 64 } } : r)),
+        fail: () => gcpCell().map((r) => (r.type === GCP.routerNat ? { ...r, inputs: { ...r.inputs, natIpAllocateOption: "MANUAL_ONLY", natIps: ["a"], minPortsPerVm: 4096 } } : r)),
+        says: /c001-proxy-nat: 1 address\(es\) at 4096 ports per VM serve 15 VMs, but the pools behind it may reach 33 nodes/,
+      },
+      {
         policy: "gke-ordering",
         pass: () => {
           const grant = res(GCP.cryptoKeyIamMember, "grant", { cryptoKeyId: "k", role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: "serviceAccount:service-1@container-engine-robot.iam.gserviceaccount.com" });
