@@ -259,6 +259,18 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     for (const sa of of(run, "serviceaccount/account:Account")) expect(nameProblem(sa.inputs.accountId, NAME_RULES.gcp.serviceAccount), sa.inputs.accountId).to.equal(null);
   });
 
+  it("installs nothing on a cluster before its system pools, its Workload Identity bindings and its cell zone's delegation exist", () => {
+    const byUrn = new Map(run.registrations.map((r) => [r.urn, r]));
+    for (const cell of cells) {
+      for (const role of ROLES) {
+        const provider = run.registrations.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === `${cell}-${role}-platform-k8s`)!;
+        const deps = provider.dependencies.map((u) => byUrn.get(u)!.name);
+        expect(deps, provider.name).to.include.members([...zones.map((z) => `${cell}-${role}-sys-${z}`), `${cell}-${role}-cert-manager-wi`, `${cell}-dns-delegation`]);
+        expect(deps.filter((d) => !d.startsWith(`${cell}-`)), provider.name).to.deep.equal([]);
+      }
+    }
+  });
+
   it("delegates each cell's zone from the protected region zone", () => {
     const region = named(run, "region-dns-zone");
     expect(region.inputs.dnsName).to.equal("us-central1.gcp.db.example.com.");

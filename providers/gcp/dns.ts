@@ -48,6 +48,8 @@ export function buildGcpRegionDns(ctx: RegionContext, parent: pulumi.Resource): 
 export interface GcpCellDns extends CellDns {
   /** The managed zone's name in the project (hostedZoneName for cert-manager). */
   managedZone: pulumi.Output<string>;
+  /** The NS record in the region zone: DNS01 challenges resolve only once it exists. */
+  delegation: gcp.dns.RecordSet;
 }
 
 /**
@@ -63,10 +65,10 @@ export function buildGcpCellDns(ctx: CellContext, region: RegionDns, parent: pul
     { project, name: gcpNames.cellDnsZone(ctx.region.region, id), dnsName: `${zoneName}.`, visibility: "public", description: `cellplane cell ${id} (${ctx.stack})`, labels: ctx.tags },
     { parent, protect: ctx.region.protect },
   );
-  new gcp.dns.RecordSet(
+  const delegation = new gcp.dns.RecordSet(
     `${id}-dns-delegation`,
     { project, managedZone: region.zoneId, name: `${zoneName}.`, type: "NS", ttl: 3600, rrdatas: zone.nameServers },
     { parent },
   );
-  return { zoneName, zoneId: zone.name, managedZone: zone.name };
+  return { zoneName, zoneId: zone.name, managedZone: zone.name, delegation };
 }

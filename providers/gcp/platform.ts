@@ -77,8 +77,9 @@ export function bindGcpPlatform({ ctx, network, role, cluster, dns, listerRole, 
     // Dataplane V2 serves no namespaced CiliumNetworkPolicy: plain NetworkPolicy.
     networkPolicyDialect: "kubernetes",
     controlPlaneCidrs: [network.controlPlaneCidrs[role]],
-    // Nothing runs before the system pools exist, and add-ons need their identity bound.
-    readyForKubernetes: [...cluster.systemPools, ...bindings],
+    // Nothing runs before the system pools exist, add-ons need their identity bound,
+    // and cert-manager's DNS01 challenges resolve only through the cell zone's delegation.
+    readyForKubernetes: [...cluster.systemPools, ...bindings, dns.delegation],
     userPools: cluster.userPools,
   };
 }
