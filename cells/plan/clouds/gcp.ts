@@ -77,9 +77,6 @@ export const GCP_FIREWALL_PRIORITY = { min: 0, max: 65535 } as const;
  */
 export const GCP_HEALTH_CHECK_RANGES: readonly string[] = ["35.191.0.0/16", "209.85.152.0/22", "209.85.204.0/22"];
 
-/** Where a pod reaches the GKE metadata server (Workload Identity): the link-local address, redirected to the node's gke-metadata-server on 988. */
-export const GKE_METADATA_SERVER = { address: "169.254.169.254/32", port: 80, nodePort: 988, altAddress: "169.254.169.252/32" } as const;
-
 /** GKE asks that maintenance windows leave at least 48 hours available in every 32 days, in blocks of at least 4 hours. */
 export const GKE_MAINTENANCE_MINIMUM = { hoursPer32Days: 48, minBlockHours: 4 } as const;
 
