@@ -422,6 +422,10 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     if (r.ok) return;
     expect(r.problems.map((p) => p.path.join("."))).to.include.members(["maintenance.durationHours", "gcp.controlPlaneCidr", "tags.Owner"]);
     expect(r.problems.filter((p) => p.path.join(".") === "tags.Owner").map((p) => p.fix)).to.deep.equal(['rename the tag to "owner"', 'use "platform_sre"']);
+    raw.gcp = { project: "cellplane-prod-data", controlPlaneCidr: "10.199.0.0/26" };
+    const overlapping = validateConfig(raw);
+    expect(overlapping.ok).to.equal(false);
+    if (!overlapping.ok) expect(overlapping.problems.map((p) => `${p.path.join(".")}: ${p.message}`)).to.include("gcp.controlPlaneCidr: 10.199.0.0/26 overlaps addressPool 10.192.0.0/12");
     expect(r.problems.find((p) => p.path.join(".") === "maintenance.durationHours")!.fix).to.match(/durationHours to 12/);
   });
 });

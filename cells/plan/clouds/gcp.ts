@@ -150,6 +150,15 @@ function checkGcpConfig(raw: unknown, whole: Record<string, unknown>): Problem[]
     else if (prefixOf(block) > 26) {
       problems.push({ path: ["gcp", "controlPlaneCidr"], message: `${block} holds fewer than ${ROLES.length} control-plane /28s`, fix: "give a /26 or larger, e.g. 172.31.255.0/26" });
     }
+    else {
+      // The control planes peer into every cell's VPC: their block may not meet the cells or the services.
+      for (const key of ["addressPool", "serviceCidr"] as const) {
+        const other = typeof whole[key] === "string" ? (whole[key] as string) : key === "serviceCidr" ? "172.20.0.0/16" : undefined;
+        if (other && cidrProblem(other) === null && IPv4CidrRange.fromCidr(block).isOverlapping(IPv4CidrRange.fromCidr(other))) {
+          problems.push({ path: ["gcp", "controlPlaneCidr"], message: `${block} overlaps ${key} ${other}`, fix: `choose a /26 outside ${other}, e.g. 172.31.255.0/26` });
+        }
+      }
+    }
   }
   // Tags become GCP labels: lowercase keys and values (cloud.google.com/resource-manager/docs/labels-overview).
   const tags = whole.tags && typeof whole.tags === "object" ? (whole.tags as Record<string, unknown>) : {};
