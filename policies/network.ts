@@ -328,7 +328,7 @@ function gcpIsolation(index: StackIndex, report: (urn: string, message: string) 
   const networkKey = (from: PolicyResource, ref: unknown) => index.ref(from, ref, [GCP.network])?.urn ?? str(ref) ?? "?";
   const services = gcpServiceRangeNames(index);
   interface Source { address: string; serviceAccount: string | undefined; what: string }
-  const cells = new Map<string, { roles: Map<Role, { serviceAccounts: Set<string>; sources: Source[] }> }>();
+  const cells = new Map<string, { roles: Map<Role, { serviceAccounts: Set<string>; sources: Source[]; cluster: PolicyResource }> }>();
   for (const c of clusterGraph(index).clusters) {
     if (c.resource.type !== GCP.cluster) continue;
     const role = roleOf(clusterTags(c.resource.props), c.resource.urn, c.resource.name, c.resource.parent?.urn);
@@ -337,7 +337,7 @@ function gcpIsolation(index: StackIndex, report: (urn: string, message: string) 
     const key = networkKey(subnet, subnet.props.network);
     const cell = cells.get(key) ?? { roles: new Map() };
     cells.set(key, cell);
-    const entry = cell.roles.get(role) ?? { serviceAccounts: new Set<string>(), sources: [] };
+    const entry = cell.roles.get(role) ?? { serviceAccounts: new Set<string>(), sources: [], cluster: c.resource };
     cell.roles.set(role, entry);
     const accounts = [str(at(c.resource.props, "nodeConfig", "serviceAccount")), ...c.pools.map((p) => str(at(p.resource.props, "nodeConfig", "serviceAccount")))].filter((x): x is string => x !== undefined);
     for (const a of accounts) entry.serviceAccounts.add(a);
@@ -355,6 +355,9 @@ function gcpIsolation(index: StackIndex, report: (urn: string, message: string) 
   for (const [key, cell] of cells) {
     const rules = firewalls.get(key) ?? [];
     for (const [dstRole, dst] of cell.roles) {
+      if (dst.serviceAccounts.size === 0) {
+        report(dst.cluster.urn, violation(dst.cluster.name, `the ${dstRole} nodes run as the default Compute Engine service account, which firewall rules cannot tell apart from other roles`, "give the role's node pools their own service account (nodeConfig.serviceAccount) and target it"));
+      }
       for (const target of dst.serviceAccounts) {
         for (const [srcRole, src] of cell.roles) {
           const wrong: string[] = [];

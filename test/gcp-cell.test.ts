@@ -345,6 +345,14 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
           r.inputs = { ...r.inputs, sourceRanges: [plans.c001.subnets.find((s) => s.role === "proxy" && s.kind === "nodes")!.cidr] };
         },
       },
+      {
+        what: "nodes on the default Compute Engine service account",
+        policy: "isolation-matches-matrix",
+        says: /c002-data-plane-gke: the data-plane nodes run as the default Compute Engine service account/,
+        mutate: (rs) => {
+          for (const r of rs.filter((x) => x.name.startsWith("c002-data-plane-") && (x.type === "gcp:container/nodePool:NodePool" || x.type === "gcp:container/cluster:Cluster"))) delete r.inputs.nodeConfig.serviceAccount;
+        },
+      },
       { what: "Private Google Access off", policy: "gcp-subnetwork-deployable", says: /c002-data-plane-subnetwork: privateIpGoogleAccess is not true/, mutate: (rs) => (rs.find((r) => r.name === "c002-data-plane-subnetwork")!.inputs.privateIpGoogleAccess = false) },
       { what: "a pool on the node's credentials", policy: "gke-node-pool-deployable", says: /c001-proxy-user-us-central1-b: nodeConfig\.workloadMetadataConfig\.mode is not GKE_METADATA/, mutate: (rs) => (rs.find((r) => r.name === "c001-proxy-user-us-central1-b")!.inputs.nodeConfig.workloadMetadataConfig = { mode: "GCE_METADATA" }) },
       { what: "a Dataplane V2 cluster with the network policy add-on", policy: "gke-cluster-deployable", says: /c001-data-plane-gke: addonsConfig\.networkPolicyConfig is set/, mutate: (rs) => (rs.find((r) => r.name === "c001-data-plane-gke")!.inputs.addonsConfig = { networkPolicyConfig: { disabled: false } }) },
