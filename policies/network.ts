@@ -273,7 +273,7 @@ function sampleAddress(cidr: string): string {
 export const isolationMatchesMatrix = stackRule({
   name: "isolation-matches-matrix",
   description:
-    "The traffic the NSG rules let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/azure/nsgRules.ts), or change the matrix itself in review.",
+    "The traffic the NSG rules (Azure) or VPC firewall rules (GCP, pods included) let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/azure/nsgRules.ts, providers/gcp/firewallRules.ts), or change the matrix itself in review.",
   enforcementLevel: "mandatory",
   appliesTo: [AZURE.nsg, GCP.firewall],
   check(index, { report }) {
