@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from "node:fs";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
-import { loadStackFile, PROJECT_DIR, stackFilePath } from "../offline/stackfile";
+import { loadStackFile, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { UserError } from "./errors";
+import type { StackLease } from "./lease";
 
 /*
  * The seam between the control-plane library and Pulumi. Two interfaces:
@@ -34,6 +34,8 @@ export interface EngineRunOptions {
 export interface UpdateRunOptions extends EngineRunOptions {
   /** Policy pack directories, passed to the engine as `--policy-pack`. */
   policyPacks?: string[];
+  /** Their config files, passed as `--policy-pack-config` (one per pack, in order). */
+  policyPackConfigs?: string[];
 }
 
 export interface DestroyRunOptions extends EngineRunOptions {
@@ -55,6 +57,12 @@ export interface StateResource {
 
 /** A stack behind the engine: config writes, preview, up, destroy, state. */
 export interface StackBackend extends StackConfigReader {
+  /**
+   * The control-plane lease of this stack (automation/lease.ts), if the backend
+   * brings one: `addCell` and `retireCell` hold it for their whole run unless the
+   * caller passes its own.
+   */
+  readonly lease?: StackLease;
   /** `pulumi config set [--path] key value`. With `path`, "true"/"false" and integers are stored typed, as the CLI does. */
   setConfig(key: string, value: string, options: { path: boolean }): Promise<void>;
   /** `pulumi config rm [--path] key`. */
@@ -88,14 +96,10 @@ export class StackFileConfig implements StackConfigReader {
   ) {}
 
   async getAllConfig(): Promise<Record<string, string>> {
-    if (!existsSync(stackFilePath(this.name, this.dir))) {
-      const stacks = readdirSync(this.dir)
-        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined);
-      throw new UserError(
-        `no stack file ${stackFilePath(this.name, this.dir)}\n  fix: use one of the stacks of this project (${stacks.join(", ") || "none found"}), or create Pulumi.${this.name}.yaml (see docs/config.md)`,
-      );
+    try {
+      return loadStackFile(this.name, this.dir).config;
+    } catch (err) {
+      throw err instanceof StackFileError ? new UserError(err.message) : err;
     }
-    return loadStackFile(this.name, this.dir).config;
   }
 }

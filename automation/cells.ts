@@ -1,7 +1,7 @@
-import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig, validateStackConfig } from "../cells/config";
 import { nextFreeCidr } from "../cells/plan/ipplan";
 import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../cells/plan/model";
-import { CELL_ID_PATTERN } from "../cells/plan/naming";
+import { cellIdProblem } from "../cells/plan/naming";
 import { StackConfigReader } from "./backend";
 import { UserError } from "./errors";
 import { isInCell } from "./guard";
@@ -66,6 +66,12 @@ export interface AddCellPlan {
   picked: { id: boolean; cidr: boolean };
   /** The cell is already in config with this CIDR and capacity: an add writes no config. */
   exists: boolean;
+  /**
+   * The cell is half-added: an earlier add wrote (some of) its config and did not
+   * finish (a crash or a kill; `cellctl:addingCells` still names it). The add finishes
+   * it: `config` holds the keys the earlier one did not get to write.
+   */
+  resumed: boolean;
   /** What an add writes (empty when `exists`). */
   config: ConfigWrite[];
   /** The new cell's IP plan (cells/plan/ipplan.ts). */
@@ -92,6 +98,14 @@ export interface AddCellResourcePlan extends AddCellPlan {
  */
 export const RETIRED_CELLS_KEY = "cellctl:retiredCells";
 
+/**
+ * Cells an add has started and not finished: `cellctl:addingCells.<id>` is written
+ * (under the stack's lease) before the cell's own keys and removed once its update
+ * is done or its config reverted. A crash leaves it, so a retry knows the cell is
+ * half-added: the same add (with the id) finishes it, an add without an id names it.
+ */
+export const ADDING_CELLS_KEY = "cellctl:addingCells";
+
 /** `cellplane:` config key of a path, in `pulumi config set --path` syntax. */
 export function configKey(segments: readonly string[]): string {
   const [head, ...rest] = segments;
@@ -108,17 +122,35 @@ interface LoadedRegion {
   raw: Record<string, unknown>;
   config: RegionConfig;
   retired: string[];
+  adding: string[];
 }
 
 async function loadRegion(stack: StackConfigReader): Promise<LoadedRegion> {
   const flat = await stack.getAllConfig();
   const raw = rawFromFlatConfig(flat);
-  const validated = validateConfig(raw);
+  const validated = validateStackConfig(flat);
   if (!validated.ok) throw new ConfigError(validated.problems, stack.name);
-  return { flat, raw, config: validated.value, retired: retiredCells(flat) };
+  return { flat, raw, config: validated.value, retired: retiredCells(flat), adding: addingCells(flat) };
 }
 
-function retiredCells(flat: Record<string, string>): string[] {
+/** The ids in `cellctl:addingCells` (cells whose add has not finished). */
+export function addingCells(flat: Record<string, string>): string[] {
+  const value = flat[ADDING_CELLS_KEY];
+  if (value === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UserError(`${ADDING_CELLS_KEY} must be a map of cell ids, got ${value}\n  fix: restore it from version control; cellctl maintains it`);
+  }
+  return Object.keys(parsed).sort();
+}
+
+/** The ids in `cellctl:retiredCells`. */
+export function retiredCells(flat: Record<string, string>): string[] {
   const value = flat[RETIRED_CELLS_KEY];
   if (value === undefined) return [];
   let parsed: unknown;
@@ -128,7 +160,8 @@ function retiredCells(flat: Record<string, string>): string[] {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
-    throw new UserError(`${RETIRED_CELLS_KEY} must be a list of cell ids, got ${value}\n  fix: restore it from version control; cellctl maintains it`);
+    const hint = Array.isArray(parsed) && parsed.some((x) => typeof x === "boolean" || x === null) ? ` (YAML read an id such as true, no or null as a boolean or null: quote it, e.g. "no")` : "";
+    throw new UserError(`${RETIRED_CELLS_KEY} must be a list of cell ids, got ${value}${hint}\n  fix: restore it from version control; cellctl maintains it`);
   }
   return parsed;
 }
@@ -196,11 +229,18 @@ function capacityWrites(id: string, capacity: CapacityOverrides | undefined): Co
  * @throws UserError when the request cannot be done (the message says why and how to fix it)
  */
 export async function prepareAddCell(stack: StackConfigReader, request: AddCellRequest = {}): Promise<AddCellPlan> {
-  const { raw, config, retired } = await loadRegion(stack);
+  const { raw, config, retired, adding } = await loadRegion(stack);
   const ids = config.cells.map((c) => c.id);
+  if (request.id === undefined && adding.length > 0) {
+    throw new UserError(
+      `stack ${stack.name} has a half-added cell: an earlier add of ${adding.join(", ")} did not finish (a crash or a kill; ${ADDING_CELLS_KEY} still names it)\n` +
+        `  fix: resume it with \`cellctl cells add --stack ${stack.name} --id ${adding[0]}\` (the same request again), then add the next cell`,
+    );
+  }
   const id = request.id ?? nextCellId(ids, retired);
-  if (!CELL_ID_PATTERN.test(id)) {
-    throw new UserError(`"${id}" is not a valid cell id\n  fix: use 2-8 lowercase letters and digits starting with a letter (e.g. ${nextCellId(ids, retired)}), or omit the id to get the next one`);
+  const idProblem = cellIdProblem(id);
+  if (idProblem) {
+    throw new UserError(`${idProblem}\n  fix: use 2-8 lowercase letters and digits starting with a letter that YAML keeps as a string (e.g. ${nextCellId(ids, retired)}), or omit the id to get the next one`);
   }
   if (retired.includes(id)) {
     throw new UserError(
@@ -216,13 +256,24 @@ export async function prepareAddCell(stack: StackConfigReader, request: AddCellR
       throw new UserError(`cell ${id} already exists with ${existing.cidr}; a cell's CIDR never changes\n  fix: omit the CIDR to converge cell ${id}, or omit the id to add a new cell`);
     }
     const current = (raw.cells as Record<string, { clusters?: CapacityOverrides }>)[id]?.clusters ?? {};
-    const differs = capacityEntries(request.capacity).filter(({ role, key, value }) => current[role]?.[key] !== value);
+    const halfAdded = adding.includes(id);
+    // A half-added cell may still get the keys its add did not get to write; a set key never changes.
+    const missing = capacityEntries(request.capacity).filter(({ role, key }) => current[role]?.[key] === undefined);
+    const differs = capacityEntries(request.capacity).filter(({ role, key, value }) => current[role]?.[key] !== value && (!halfAdded || current[role]?.[key] !== undefined));
     if (differs.length > 0) {
       throw new UserError(
         `cell ${id} already exists with other capacity (${differs.map((d) => `${d.role}.${d.key}=${d.value}`).join(", ")})\n  fix: capacity changes of a deployed cell are config edits reviewed with \`pulumi preview\`; grow by adding a cell (omit the id)`,
       );
     }
-    return { stack: stack.name, cell: summary(config, id), picked: { id: false, cidr: false }, exists: true, config: [], ipPlan: config.plans[id] };
+    const writes: ConfigWrite[] = halfAdded ? missing.map(({ role, key, value }) => ({ key: configKey(["cells", id, "clusters", role, key]), value: String(value) })) : [];
+    if (writes.length > 0) {
+      const next = structuredClone(raw) as { cells: Record<string, { clusters?: CapacityOverrides }> };
+      for (const { role, key, value } of missing) ((next.cells[id].clusters ??= {})[role] ??= {})[key] = value;
+      const validated = validateConfig(next);
+      if (!validated.ok) throw new UserError(`finishing cell ${id} of stack ${stack.name} would make its config invalid:\n${formatProblems(validated.problems)}`);
+      return { stack: stack.name, cell: summary(validated.value, id), picked: { id: false, cidr: false }, exists: false, resumed: true, config: writes, ipPlan: validated.value.plans[id] };
+    }
+    return { stack: stack.name, cell: summary(config, id), picked: { id: false, cidr: false }, exists: true, resumed: halfAdded, config: [], ipPlan: config.plans[id] };
   }
 
   let cidr = request.cidr;
@@ -244,6 +295,7 @@ export async function prepareAddCell(stack: StackConfigReader, request: AddCellR
     cell: summary(validated.value, id),
     picked: { id: request.id === undefined, cidr: request.cidr === undefined },
     exists: false,
+    resumed: false,
     config: [{ key: configKey(["cells", id, "cidr"]), value: cidr }, ...capacityWrites(id, request.capacity)],
     ipPlan: validated.value.plans[id],
   };
@@ -261,7 +313,14 @@ export async function planAddCell(stack: StackConfigReader, request: AddCellRequ
   const flat = await stack.getAllConfig();
   const raw = rawFromFlatConfig(flat);
   const cells = raw.cells as Record<string, Record<string, unknown>>;
-  const withCell = { ...raw, cells: { ...cells, [plan.cell.id]: cells[plan.cell.id] ?? { cidr: plan.cell.cidr, ...(request.capacity ? { clusters: request.capacity } : {}) } } };
+  // The cell as the add would leave it: new, or a half-added one with the keys it still lacks.
+  const entry: Record<string, unknown> = structuredClone(cells[plan.cell.id] ?? { cidr: plan.cell.cidr });
+  for (const { role, key, value } of capacityEntries(request.capacity)) {
+    const clusters = (entry.clusters ??= {}) as CapacityOverrides;
+    const settings = (clusters[role] ??= {});
+    settings[key] ??= value;
+  }
+  const withCell = { ...raw, cells: { ...cells, [plan.cell.id]: entry } };
   const config: Record<string, unknown> = Object.fromEntries(Object.entries(flat).filter(([k]) => !k.startsWith("cellplane:")));
   for (const [k, v] of Object.entries(withCell)) config[`cellplane:${k}`] = v;
 

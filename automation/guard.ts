@@ -17,6 +17,14 @@ const STACK_TYPE = "pulumi:pulumi:Stack";
 /** Steps that change nothing in the cloud or in state: reading, or leaving a resource as it is. */
 const NO_CHANGE: ReadonlySet<OpType> = new Set<OpType>(["same", "read", "read-replacement", "refresh", "discard", "discard-replaced"]);
 
+/**
+ * Steps outside the cell that the guard lets pass: a read, or leaving a resource as
+ * it is. Everything else outside the cell is refused, including `read-replacement`
+ * (the resource is re-read in place of a managed one) and `discard` (it leaves the
+ * state without being deleted): both change what the stack manages.
+ */
+const HARMLESS_OUTSIDE: ReadonlySet<OpType> = new Set<OpType>(["same", "read"]);
+
 /** One step of a preview or an update, as the engine reports it. */
 export interface PlannedStep {
   op: OpType;
@@ -86,7 +94,7 @@ export function createsRegion(s: PlannedStep): boolean {
 
 /** One step of an add, judged on its own; `newRegion`: the same run creates the Region. */
 export function leavesAddedCell(s: PlannedStep, cellId: string, newRegion: boolean): boolean {
-  if (!isChange(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
+  if (HARMLESS_OUTSIDE.has(s.op) || isInCell(s.urn, cellId) || s.type === STACK_TYPE) return false;
   return !(s.op === "create" && isScaffolding(s, newRegion));
 }
 
@@ -99,7 +107,7 @@ function isScaffolding(s: PlannedStep, newRegion: boolean): boolean {
 
 /** Steps of a `retire` that leave the cell: anything outside it that would change. */
 export function outsideRetiredCell(steps: readonly PlannedStep[], cellId: string): PlannedStep[] {
-  return steps.filter((s) => isChange(s.op) && !isInCell(s.urn, cellId) && s.type !== STACK_TYPE);
+  return steps.filter((s) => !HARMLESS_OUTSIDE.has(s.op) && !isInCell(s.urn, cellId) && s.type !== STACK_TYPE);
 }
 
 /** Throws a BlastRadiusError naming every resource outside the cell, if there is any. */

@@ -6,7 +6,9 @@
  * Offline (no Pulumi CLI): `listCells`, `describeRegion`, `prepareAddCell`,
  * `planAddCell` over a `StackConfigReader` such as `StackFileConfig`.
  * Through the engine: `addCell`, `retireCell` over a `StackBackend`:
- * `openStack(name)` for the real one, `InMemoryStack` for tests.
+ * `openStack(name)` for the real one, `InMemoryStack` for tests. Each runs whole
+ * under the stack's lease (`StackLease`, automation/lease.ts: a file lock by default,
+ * or a lease from the coordination service a distributed control plane runs).
  *
  * @example
  * import { addCell, openStack, planAddCell, StackFileConfig } from "./automation";
@@ -19,6 +21,7 @@ export * from "./backend";
 export * from "./cells";
 export * from "./errors";
 export * from "./guard";
+export * from "./lease";
 export * from "./memory";
 export * from "./operations";
 export * from "./progress";

@@ -4,22 +4,23 @@ import type { CommandError, EngineEvent, OpMap, OpType } from "@pulumi/pulumi/au
 import * as automationCmd from "@pulumi/pulumi/automation/cmd";
 import * as automationErrors from "@pulumi/pulumi/automation/errors";
 import { stringify } from "yaml";
-import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
-import { formatProblems, ROLES } from "../cells/plan/model";
+import { validateStackConfig } from "../cells/config";
+import { formatProblems } from "../cells/plan/model";
 import { loadStackFile } from "../offline/stackfile";
 import { DestroyRunOptions, EngineRunOptions, StackBackend, StateResource, UpdateRunOptions } from "./backend";
-import { CELL_TYPE, isChange, REGION_TYPE } from "./guard";
+import { isChange } from "./guard";
+import { InMemoryLease, StackLease } from "./lease";
 
 /*
  * An in-memory StackBackend that behaves like a Pulumi stack, for tests of the
  * library and of its callers (the control plane): it keeps config (path writes
- * typed as the CLI types them) and state; previews and updates diff a model of
- * the program against the state and emit engine events shaped like the Automation
- * API's; failures are the Automation API's own error classes, made by the factory
+ * typed as the CLI types them) and state; previews and updates diff what the
+ * real program declares (run under mocks, `realProgram`) against the state and emit
+ * engine events shaped like the Automation API's; failures are the Automation API's own error classes, made by the factory
  * it uses (a locked stack is a real ConcurrentUpdateError).
  */
 
-/** A resource the modelled program declares. */
+/** A resource the program declares, as the engine sees it. */
 export interface ModelResource {
   urn: string;
   type: string;
@@ -33,54 +34,48 @@ export interface ModelResource {
   read?: boolean;
 }
 
-/** A model of the program: what it declares for a validated config. */
-export type ProgramModel = (config: RegionConfig, stack: string) => ModelResource[];
-
-const PROVIDER_PACKAGE = { azure: "azure-native", aws: "aws", gcp: "gcp" } as const;
+/** What the program declares for a stack's flat config (already validated). */
+export type ProgramModel = (config: Record<string, string>, stack: string) => Promise<ModelResource[]>;
 
 /** URN as the engine builds it: the qualified type lists every ancestor's type. */
 export function urnOf(stack: string, types: readonly string[], name: string): string {
   return `urn:pulumi:${stack}::cellplane::${types.join("$")}::${name}`;
 }
 
+/** Mocked runs of the real program, per stack and config (the program never reads `cellctl:`). */
+const programRuns = new Map<string, Promise<ModelResource[]>>();
+
 /**
- * The default model: the shape of cellplane's program (stack, default provider,
- * the deployed-plan StackReference, Region and its DNS zone, and per cell a Cell component with a
- * resource group, a VNET, three clusters and their subnets). Stateful resources are
- * protected as `cellplane:protect` says.
+ * The default model: the real program (cells/program.ts) run under the offline
+ * runner's strict mocks (offline/run.ts), so the fake declares exactly the URNs,
+ * parents, protect bits, inputs and dependencies `pulumi preview` would, on any
+ * cloud. Cached per stack and config: a test suite runs each distinct config once.
+ * The engine adds two things a mocked run does not record: the stack resource and
+ * the program's StackReference to its own last deployment (a read).
  */
-export const cellModel: ProgramModel = (config, stack) => {
-  const pkg = PROVIDER_PACKAGE[config.cloud];
-  const stackUrn = urnOf(stack, ["pulumi:pulumi:Stack"], `cellplane-${stack}`);
-  const regionUrn = urnOf(stack, [REGION_TYPE], "region");
-  const out: ModelResource[] = [
-    { urn: stackUrn, type: "pulumi:pulumi:Stack", parent: null, protect: false, inputs: {} },
-    { urn: urnOf(stack, [`pulumi:providers:${pkg}`], "default_3_28_0"), type: `pulumi:providers:${pkg}`, parent: stackUrn, protect: false, inputs: {} },
-    { urn: urnOf(stack, ["pulumi:pulumi:StackReference"], "deployed"), type: "pulumi:pulumi:StackReference", parent: stackUrn, protect: false, inputs: {}, read: true },
-    { urn: regionUrn, type: REGION_TYPE, parent: stackUrn, protect: false, inputs: {} },
-    // The region's own resource: its DNS zone, above every cell.
-    { urn: urnOf(stack, [REGION_TYPE, `${pkg}:dns:Zone`], "region-dns-zone"), type: `${pkg}:dns:Zone`, parent: regionUrn, protect: config.protect, inputs: { zone: config.dns.zone } },
-  ];
-  for (const cell of config.cells) {
-    const cellTypes = [REGION_TYPE, CELL_TYPE];
-    const cellUrn = urnOf(stack, cellTypes, cell.id);
-    const child = (type: string, name: string, protect: boolean, inputs: Record<string, unknown>, dependencies: string[] = []): ModelResource => ({
-      urn: urnOf(stack, [...cellTypes, type], name),
-      type,
-      parent: cellUrn,
-      protect: protect && config.protect,
-      inputs,
-      dependencies,
-    });
-    const rg = child(`${pkg}:resources:ResourceGroup`, `${cell.id}-rg`, true, { location: config.region });
-    const vnet = child(`${pkg}:network:VirtualNetwork`, `${cell.id}-vnet`, true, { cidr: cell.cidr }, [rg.urn]);
-    out.push({ urn: cellUrn, type: CELL_TYPE, parent: regionUrn, protect: false, inputs: {} }, rg, vnet);
-    for (const role of ROLES) {
-      const subnet = child(`${pkg}:network:Subnet`, `${cell.id}-${role}-nodes`, false, { cidr: config.plans[cell.id].subnets.find((s) => s.role === role)?.cidr }, [vnet.urn]);
-      out.push(subnet, child(`${pkg}:containerservice:ManagedCluster`, `${cell.id}-${role}-aks`, true, { ...cell.clusters[role] }, [subnet.urn]));
-    }
+export const realProgram: ProgramModel = (config, stack) => {
+  const relevant = Object.entries(config)
+    .filter(([k]) => !k.startsWith("cellctl:"))
+    .sort(([a], [b]) => a.localeCompare(b));
+  // The same config written in another key order is the same config.
+  const key = JSON.stringify([stack, relevant.map(([k, v]) => [k, canonical(parseJson(v))])]);
+  let run = programRuns.get(key);
+  if (!run) {
+    run = (async () => {
+      // Imported here so that a library user who never builds a fake loads no provider SDK.
+      const [{ program }, { runProgram }] = await Promise.all([import("../cells/program"), import("../offline/run")]);
+      const { registrations } = await runProgram({ stack, config: Object.fromEntries(relevant), program });
+      const stackUrn = urnOf(stack, ["pulumi:pulumi:Stack"], `cellplane-${stack}`);
+      return [
+        { urn: stackUrn, type: "pulumi:pulumi:Stack", parent: null, protect: false, inputs: {} },
+        { urn: urnOf(stack, ["pulumi:pulumi:StackReference"], "deployed"), type: "pulumi:pulumi:StackReference", parent: stackUrn, protect: false, inputs: {}, read: true },
+        ...registrations.map((r) => ({ urn: r.urn, type: r.type, parent: r.parent ?? stackUrn, protect: r.protect, inputs: r.inputs, dependencies: r.dependencies })),
+      ];
+    })();
+    programRuns.set(key, run);
+    run.catch(() => programRuns.delete(key));
   }
-  return out;
+  return run;
 };
 
 interface Internals {
@@ -119,9 +114,9 @@ export interface RecordedCall {
 export interface InMemoryStackOptions {
   /** Flat config, as in a stack file (structured values as JSON strings). */
   config: Record<string, string>;
-  /** Model of the program; default `cellModel`. */
+  /** What the program declares; default `realProgram` (the real program under mocks). */
   program?: ProgramModel;
-  /** Whether the config is already deployed (state = the model of it). Default true. */
+  /** Whether the config is already deployed (state = what the program declares for it). Default true. */
   deployed?: boolean;
   /** Also write the config to `<dir>/Pulumi.<name>.yaml` on every change, so offline readers see it. */
   persistTo?: string;
@@ -129,8 +124,18 @@ export interface InMemoryStackOptions {
 
 type Step = { op: OpType; urn: string; type: string; res?: ModelResource; old?: StateResource & { inputs: Record<string, unknown> } };
 
+/** Lets other callers run: every call of the fake yields here, so concurrent callers really interleave. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * An in-memory stack. See the module comment; the knobs tests use:
+ * An in-memory stack. See the module comment. Like the real CLI, every call is
+ * asynchronous and yields between its read and its write (a config set reads the
+ * stack file, then writes it back), and an engine command holds the stack's update
+ * lock while it runs (a second one fails with ConcurrentUpdateError): two callers
+ * without a lease interleave and lose writes exactly as they would on a real stack.
+ * Its `lease` (an InMemoryLease) is what `addCell`/`retireCell` take by default.
+ *
+ * The knobs tests use:
  * - `lockedFor(n)`: the next n engine commands fail as a locked stack does;
  * - `injectSteps([...])`: previews and updates also report these steps;
  * - `driftBeforeUp([...])`: the next update (not its preview) also makes these changes,
@@ -142,11 +147,17 @@ export class InMemoryStack implements StackBackend {
   public readonly calls: RecordedCall[] = [];
   /** Engine commands started (preview, up, destroy, ...), failed ones included. */
   public engineRuns = 0;
+  /** The control-plane lease of this stack, shared by every caller of this instance. */
+  public readonly lease: StackLease = new InMemoryLease();
   private config: Record<string, string>;
   private readonly program: ProgramModel;
   private readonly state = new Map<string, StateResource & { inputs: Record<string, unknown>; dependencies: string[] }>();
+  /** The initial deployment, run on first use (a mocked run of the program is not free). */
+  private deployment?: Promise<void>;
   private locked = 0;
   private lockedText: string = LOCKED_STDERR.cloud;
+  /** An engine command is running: Pulumi's own update lock. */
+  private busy = false;
   private injected: InjectedStep[] = [];
   private upOnly: InjectedStep[] = [];
   private upFailure?: { after: number; message: string };
@@ -157,13 +168,26 @@ export class InMemoryStack implements StackBackend {
     private readonly options: InMemoryStackOptions,
   ) {
     this.config = { ...options.config };
-    this.program = options.program ?? cellModel;
-    if (options.deployed ?? true) for (const r of this.desired()) this.apply({ op: "create", urn: r.urn, type: r.type, res: r });
+    this.program = options.program ?? realProgram;
+  }
+
+  /** The initial deployment: the state is what the program declares for the initial config. */
+  private get initial(): Promise<void> {
+    this.deployment ??=
+      (this.options.deployed ?? true)
+        ? this.program({ ...this.options.config }, this.name).then((rs) => rs.forEach((r) => this.apply({ op: "create", urn: r.urn, type: r.type, res: r })))
+        : Promise.resolve();
+    return this.deployment;
   }
 
   /** A stack whose config is the stack file `Pulumi.<name>.yaml` in `dir`, deployed as it stands. */
   static fromStackFile(name: string, dir: string, options: Omit<InMemoryStackOptions, "config"> = {}): InMemoryStack {
     return new InMemoryStack(name, { ...options, config: loadStackFile(name, dir).config });
+  }
+
+  /** Resolves once the initial deployment is in state (it is a mocked run of the program). */
+  ready(): Promise<this> {
+    return this.initial.then(() => this);
   }
 
   // --- knobs -------------------------------------------------------------
@@ -199,98 +223,112 @@ export class InMemoryStack implements StackBackend {
     return { ...this.config };
   }
 
-  /** URNs in state. */
-  urns(): string[] {
+  /** URNs in state, once the initial deployment is there. */
+  async urns(): Promise<string[]> {
+    await this.initial;
     return [...this.state.keys()];
   }
 
   // --- StackBackend ------------------------------------------------------
 
   async getAllConfig(): Promise<Record<string, string>> {
+    await turn();
     return { ...this.config };
   }
 
   async setConfig(key: string, value: string, options: { path: boolean }): Promise<void> {
     this.calls.push({ method: "setConfig", detail: `${key}=${value}` });
-    if (!options.path) {
-      this.config[key] = value;
-    } else {
-      const { top, segments } = splitPath(key);
-      const root = this.config[top] === undefined ? undefined : parseJson(this.config[top]);
-      this.config[top] = JSON.stringify(setIn(root, segments, typed(value)));
-    }
+    // As the CLI: read the stack file, change one key, write the file back.
+    const { top, segments } = options.path ? splitPath(key) : { top: key, segments: [] };
+    const current = this.config[top];
+    await turn();
+    this.config[top] = segments.length === 0 ? value : JSON.stringify(setIn(current === undefined ? undefined : parseJson(current), segments, typed(value)));
     this.persist();
   }
 
   async removeConfig(key: string, options: { path: boolean }): Promise<void> {
     this.calls.push({ method: "removeConfig", detail: key });
     const { top, segments } = options.path ? splitPath(key) : { top: key, segments: [] };
+    const current = this.config[top];
+    await turn();
     if (segments.length === 0) delete this.config[top];
-    else if (this.config[top] !== undefined) this.config[top] = JSON.stringify(removeIn(parseJson(this.config[top]), segments));
+    else if (current !== undefined) this.config[top] = JSON.stringify(removeIn(parseJson(current), segments));
     this.persist();
   }
 
   async preview(options: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    this.calls.push({ method: "preview", detail: (options.policyPacks ?? []).join(",") });
-    const steps = this.engineStart(options);
-    this.emitRun(steps, true, options);
-    return { changeSummary: countOps(steps) };
+    this.calls.push({ method: "preview", detail: policyDetail(options) });
+    return this.engine(options, async () => {
+      const steps = await this.updateSteps();
+      this.emitRun(steps, true, options);
+      return { changeSummary: countOps(steps) };
+    });
   }
 
   async up(options: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    this.calls.push({ method: "up", detail: (options.policyPacks ?? []).join(",") });
-    const steps = [...this.upOnly.map((x) => ({ ...x, old: this.state.get(x.urn) })), ...this.engineStart(options)];
-    this.upOnly = [];
-    this.protectedDeletes(steps);
-    const failure = this.upFailure;
-    this.upFailure = undefined;
-    this.emit({ preludeEvent: { config: { ...this.config } } }, options);
-    let done = 0;
-    for (const step of steps) {
-      if (options.signal?.aborted) throw commandError("error: update canceled");
-      if (failure && done >= failure.after) {
-        this.emit({ diagnosticEvent: { message: failure.message, color: "never", severity: "error", urn: step.urn } }, options);
-        throw commandError(`error: update failed\n${failure.message}`);
+    this.calls.push({ method: "up", detail: policyDetail(options) });
+    return this.engine(options, async () => {
+      const steps = [...this.upOnly.map((x) => ({ ...x, old: this.state.get(x.urn) })), ...(await this.updateSteps())];
+      this.upOnly = [];
+      this.protectedDeletes(steps);
+      const failure = this.upFailure;
+      this.upFailure = undefined;
+      this.emit({ preludeEvent: { config: { ...this.config } } }, options);
+      let done = 0;
+      for (const step of steps) {
+        if (options.signal?.aborted) throw commandError("error: update canceled");
+        if (failure && done >= failure.after) {
+          this.emit({ diagnosticEvent: { message: failure.message, color: "never", severity: "error", urn: step.urn } }, options);
+          throw commandError(`error: update failed\n${failure.message}`);
+        }
+        this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
+        if (isChange(step.op)) await turn();
+        this.apply(step);
+        this.emit({ resOutputsEvent: { metadata: this.metadata(step) } }, options);
+        if (isChange(step.op)) done += 1;
       }
-      this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
-      this.apply(step);
-      this.emit({ resOutputsEvent: { metadata: this.metadata(step) } }, options);
-      if (isChange(step.op)) done += 1;
-    }
-    this.emit({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: countOps(steps), policyPacks: {} } }, options);
-    return { resourceChanges: countOps(steps) };
+      this.emit({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: countOps(steps), policyPacks: {} } }, options);
+      return { resourceChanges: countOps(steps) };
+    });
   }
 
   async previewDestroy(options: DestroyRunOptions): Promise<{ changeSummary: OpMap }> {
     this.calls.push({ method: "previewDestroy", detail: options.target.join(",") });
-    this.engineStart(options, false);
-    const steps = this.destroySteps(options);
-    this.emitRun(steps, true, options);
-    return { changeSummary: countOps(steps) };
+    return this.engine(options, async () => {
+      const steps = this.destroySteps(options);
+      this.emitRun(steps, true, options);
+      return { changeSummary: countOps(steps) };
+    });
   }
 
   async destroy(options: DestroyRunOptions): Promise<{ resourceChanges: OpMap }> {
     this.calls.push({ method: "destroy", detail: options.target.join(",") });
-    this.engineStart(options, false);
-    const steps = this.destroySteps(options);
-    this.emit({ preludeEvent: { config: { ...this.config } } }, options);
-    for (const step of steps) {
-      if (options.signal?.aborted) throw commandError("error: destroy canceled");
-      this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
-      this.apply(step);
-      this.emit({ resOutputsEvent: { metadata: this.metadata(step) } }, options);
-    }
-    this.emit({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: countOps(steps), policyPacks: {} } }, options);
-    return { resourceChanges: countOps(steps) };
+    return this.engine(options, async () => {
+      const steps = this.destroySteps(options);
+      this.emit({ preludeEvent: { config: { ...this.config } } }, options);
+      for (const step of steps) {
+        if (options.signal?.aborted) throw commandError("error: destroy canceled");
+        this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
+        await turn();
+        this.apply(step);
+        this.emit({ resOutputsEvent: { metadata: this.metadata(step) } }, options);
+      }
+      this.emit({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: countOps(steps), policyPacks: {} } }, options);
+      return { resourceChanges: countOps(steps) };
+    });
   }
 
   async listResources(): Promise<StateResource[]> {
     this.calls.push({ method: "listResources", detail: "" });
+    await this.initial;
+    await turn();
     return [...this.state.values()].map(({ urn, type, parent, protect }) => ({ urn, type, parent, protect }));
   }
 
   async setProtected(urns: string[], protect: boolean): Promise<void> {
     this.calls.push({ method: "setProtected", detail: `${protect}:${urns.join(",")}` });
+    await this.initial;
+    await turn();
     for (const urn of urns) {
       const r = this.state.get(urn);
       if (!r) throw commandError(`error: No such resource ${JSON.stringify(urn)} exists in the current state`);
@@ -300,27 +338,39 @@ export class InMemoryStack implements StackBackend {
 
   // --- the engine, modelled ----------------------------------------------
 
-  private desired(): ModelResource[] {
-    const validated = validateConfig(rawFromFlatConfig(this.config));
+  private async desired(): Promise<ModelResource[]> {
+    const config = { ...this.config };
+    const validated = validateStackConfig(config);
     if (!validated.ok) {
       throw commandError(`error: Running program '${this.name}' failed with an unhandled exception:\ninvalid cellplane config in stack ${this.name}:\n${formatProblems(validated.problems)}`);
     }
-    return this.program(validated.value, this.name);
+    return this.program(config, this.name);
   }
 
-  /** Starts an engine command: a locked stack fails here, before anything happens. Returns the update's steps. */
-  private engineStart(options: EngineRunOptions, plan = true): Step[] {
+  /**
+   * Runs an engine command: a stack locked by a knob or by another running command
+   * (Pulumi's update lock) fails here, before anything happens.
+   */
+  private async engine<T>(options: EngineRunOptions, run: () => Promise<T>): Promise<T> {
     this.engineRuns += 1;
+    await this.initial;
+    await turn();
     if (options.signal?.aborted) throw commandError("error: canceled");
     if (this.locked > 0) {
       this.locked -= 1;
       throw commandError(this.lockedText);
     }
-    return plan ? this.updateSteps() : [];
+    if (this.busy) throw commandError(LOCKED_STDERR.cloud);
+    this.busy = true;
+    try {
+      return await run();
+    } finally {
+      this.busy = false;
+    }
   }
 
-  private updateSteps(): Step[] {
-    const desired = this.desired();
+  private async updateSteps(): Promise<Step[]> {
+    const desired = await this.desired();
     const steps: Step[] = [];
     const wanted = new Set(desired.map((r) => r.urn));
     for (const res of desired) {
@@ -417,10 +467,23 @@ export class InMemoryStack implements StackBackend {
   }
 }
 
+/** `<packs>` or `<packs> config=<files>`: what a preview or an update ran with. */
+function policyDetail(o: UpdateRunOptions): string {
+  const packs = (o.policyPacks ?? []).join(",");
+  return o.policyPackConfigs?.length ? `${packs} config=${o.policyPackConfigs.join(",")}` : packs;
+}
+
 function countOps(steps: readonly { op: OpType }[]): OpMap {
   const counts: OpMap = {};
   for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   return counts;
+}
+
+/** A value with its object keys sorted, for comparing configs. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)]));
+  return value;
 }
 
 function parseJson(value: string): unknown {

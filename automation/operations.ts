@@ -1,11 +1,14 @@
+import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { PROJECT_DIR } from "../offline/stackfile";
 import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { StackBackend } from "./backend";
-import { AddCellRequest, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY } from "./cells";
+import { ADDING_CELLS_KEY, AddCellRequest, addingCells, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY, retiredCells } from "./cells";
+import { InMemoryLease, StackLease } from "./lease";
 import { InfraError, translatePulumiError, UserError } from "./errors";
 import { assertInsideCell, createsRegion, isChange, isInCell, leavesAddedCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
-import { cancelled, checkSignal, RetryPolicy, retryWhileLocked } from "./retry";
+import { cancelled, checkSignal, DEFAULT_RETRY, RetryPolicy, retryWhileLocked, validateRetryPolicy } from "./retry";
 
 /*
  * The two operations that change a region stack: add a cell, retire a cell. Both
@@ -24,9 +27,35 @@ export interface OperationOptions {
   retry?: Partial<RetryPolicy>;
   /**
    * Policy pack directories for `preview` and `up` (`--policy-pack`). Default: the
-   * directory in `CELLPLANE_POLICY_PACK` (e.g. `policies`), none when it is unset.
+   * project's own pack (`policies/`, or the directory in `CELLPLANE_POLICY_PACK`).
+   * `[]` skips the policy gate: the result says so (`policy.skipped`).
    */
   policyPacks?: string[];
+  /**
+   * Their config files (`--policy-pack-config`). Default: `policies/policy-config.json`
+   * (or `CELLPLANE_POLICY_CONFIG`) with the default pack; none with packs of your own.
+   */
+  policyPackConfigs?: string[];
+  /**
+   * The stack's lease: the whole operation (config reads and writes, preview, update,
+   * revert) runs while holding it. Default: the backend's own (`stack.lease`: a file
+   * lock for PulumiStack, an in-process lease for InMemoryStack), else one shared by
+   * this process. A distributed control plane passes one over its coordination
+   * service (automation/lease.ts).
+   */
+  lease?: StackLease;
+}
+
+/** The lease of a backend without one: operations of this process on the same stack take turns. */
+const PROCESS_LEASE = new InMemoryLease();
+
+/** Runs `fn` under the stack's lease; `fn` gets the caller's signal joined with the lease's "lost" signal. */
+function underLease<T>(stack: StackBackend, options: OperationOptions, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  checkSignal(options.signal);
+  // A bad retry policy is refused before anything is written.
+  validateRetryPolicy({ ...DEFAULT_RETRY, ...Object.fromEntries(Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined)) });
+  const lease = options.lease ?? stack.lease ?? PROCESS_LEASE;
+  return lease.withLease(stack.name, (lost) => fn(options.signal ? AbortSignal.any([options.signal, lost]) : lost), { signal: options.signal });
 }
 
 /** The result of `addCell`. */
@@ -43,6 +72,8 @@ export interface AddCellResult {
   resourceChanges: OpMap | null;
   /** Tries of preview+up (more than 1: the stack was locked). */
   attempts: number;
+  /** The policy packs and configs preview and up ran with; `skipped` when the caller opted out. */
+  policy: PolicyGate;
 }
 
 /** The result of `retireCell`. */
@@ -81,6 +112,32 @@ export function policyPacksFromEnv(env: NodeJS.ProcessEnv = process.env): string
   return dir ? [path.resolve(dir)] : [];
 }
 
+/** The policy gate an operation runs with: packs and their config files. */
+export interface PolicyGate {
+  packs: string[];
+  configs: string[];
+  /** No pack ran: the caller opted out (`policyPacks: []`, `cellctl --no-policy-pack`). */
+  skipped: boolean;
+}
+
+/**
+ * The policy gate of `addCell`: the project's pack (`<project>/policies`, or
+ * `CELLPLANE_POLICY_PACK`) with its config (`<project>/policies/policy-config.json`, or
+ * `CELLPLANE_POLICY_CONFIG`), the same pack and config `cellctl plan` and the README's
+ * `pulumi preview --policy-pack policies --policy-pack-config ...` use, unless the
+ * caller names others or opts out with `policyPacks: []`.
+ */
+export function policyGate(options: Pick<OperationOptions, "policyPacks" | "policyPackConfigs">, projectDir: string = PROJECT_DIR, env: NodeJS.ProcessEnv = process.env): PolicyGate {
+  if (options.policyPacks !== undefined) {
+    return { packs: options.policyPacks, configs: options.policyPacks.length > 0 ? (options.policyPackConfigs ?? []) : [], skipped: options.policyPacks.length === 0 };
+  }
+  const packs = policyPacksFromEnv(env);
+  const pack = packs.length > 0 ? packs : [path.join(projectDir, "policies")];
+  const config = env.CELLPLANE_POLICY_CONFIG ? path.resolve(env.CELLPLANE_POLICY_CONFIG) : path.join(projectDir, "policies", "policy-config.json");
+  const configs = options.policyPackConfigs ?? (existsSync(config) ? [config] : []);
+  return { packs: pack, configs, skipped: false };
+}
+
 function reporter(stack: string, cell: string, onProgress: ProgressListener | undefined) {
   return (phase: Phase, message?: string, total = 0) => onProgress?.({ stack, cell, phase, done: 0, total, message });
 }
@@ -101,31 +158,52 @@ async function withEvents<T>(run: (onEvent: (e: EngineEvent) => void) => Promise
  * 1. writes the cell into stack config (`setConfig` with path keys such as
  *    `cellplane:cells.c004.cidr`); no other key is touched, and nothing is written
  *    when the cell is already there;
- * 2. previews the stack (with the policy packs, when configured);
+ * 2. previews the stack with the policy gate (`policyGate`: the project's pack and its
+ *    config unless the caller names others or opts out with `policyPacks: []`);
  * 3. refuses, naming them, if the preview changes any resource outside the new cell
  *    (see `outsideAddedCell`); the config written in step 1 is removed again;
  * 4. runs `up` unless the preview shows nothing to change, reporting progress.
  *
+ * The whole call holds the stack's lease (`OperationOptions.lease`) and reads the
+ * config under it, so concurrent adds get distinct ids and CIDRs. The cell is marked
+ * half-added (`cellctl:addingCells.<id>`) before its keys are written and unmarked once
+ * it is up: after a crash, the same request finishes it.
+ *
  * A locked stack is waited out (retry with backoff); every other error is thrown
  * with the engine's message. When no resource was touched yet, a failure removes
- * the config written in step 1, so the stack is as it was; once `up` has started,
- * the config stays and the same call (with the id) resumes.
+ * the config written in step 1 (only what this call wrote, re-read first), so the
+ * stack is as it was; once `up` has started, the config stays and the same call
+ * (with the id) resumes.
  *
  * @param request id, CIDR and capacity; whatever is missing is picked (`prepareAddCell`)
  * @throws UserError, ConfigError for a request that cannot be done; InfraError otherwise
  */
 export async function addCell(stack: StackBackend, request: AddCellRequest = {}, options: OperationOptions = {}): Promise<AddCellResult> {
+  return underLease(stack, options, (signal) => addCellLeased(stack, request, { ...options, signal }));
+}
+
+async function addCellLeased(stack: StackBackend, request: AddCellRequest, options: OperationOptions): Promise<AddCellResult> {
   const { signal, onProgress } = options;
   checkSignal(signal);
+  // Read under the lease: no other add or retire of this stack runs until it is released.
   const plan = await prepareAddCell(stack, request);
   const id = plan.cell.id;
   const report = reporter(stack.name, id, onProgress);
-  const policyPacks = options.policyPacks ?? policyPacksFromEnv();
+  const policy = policyGate(options, (stack as { workDir?: string }).workDir ?? PROJECT_DIR);
+  const { packs: policyPacks, configs: policyPackConfigs } = policy;
+  if (policy.skipped) report("config", `policy gate skipped at the caller's request: preview and up run without a policy pack`);
   const written: ConfigWrite[] = [];
+  const marker = { key: `${ADDING_CELLS_KEY}.${id}`, value: "add" };
+  let markerWritten = false;
   let upStarted = false;
   try {
-    if (!plan.exists) {
+    if (plan.config.length > 0) {
       report("config", `writing ${plan.config.map((w) => w.key).join(", ")}`);
+      if (!plan.resumed) {
+        // First the marker: a crash from here on leaves a cell that a retry knows is half-added.
+        await stack.setConfig(marker.key, marker.value, { path: true });
+        markerWritten = true;
+      }
       for (const w of plan.config) {
         await stack.setConfig(w.key, w.value, { path: true });
         written.push(w);
@@ -135,7 +213,7 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
       stack.name,
       async () => {
         report("preview", `previewing stack ${stack.name}`);
-        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, signal, onEvent }));
+        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, policyPackConfigs, signal, onEvent }));
         checkSignal(signal);
         assertInsideCell(
           outsideAddedCell(steps, id),
@@ -163,6 +241,7 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
         const up = await stack
           .up({
             policyPacks,
+            policyPackConfigs,
             signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
             onEvent: (e) => {
               upStarted = true;
@@ -187,15 +266,19 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
       },
       { policy: options.retry, signal, onRetry: (n) => report("retry", `stack ${stack.name} is locked: retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`) },
     );
+    if (markerWritten || plan.resumed) {
+      await clearMarker(stack, id);
+      markerWritten = false;
+    }
     report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
-    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts };
+    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts, policy };
   } catch (caught) {
     const err = translatePulumiError(caught, `add cell ${id}`, stack.name);
-    if (written.length > 0 && !upStarted) {
+    if ((written.length > 0 || markerWritten) && !upStarted) {
       try {
-        await stack.removeConfig(cellKey(id), { path: true });
+        await revertOwnWrites(stack, id, plan.resumed ? [] : written, plan.resumed ? written : [], markerWritten);
       } catch (revertError) {
-        const how = `\n  and removing the config of ${id} again failed (${(revertError as Error).message.split("\n")[0]}): remove it with \`pulumi config rm --path ${cellKey(id)} --stack ${stack.name}\``;
+        const how = `\n  and removing the config of ${id} again failed (${(revertError as Error).message.split("\n")[0]}): remove ${[...written.map((w) => w.key), ...(markerWritten ? [marker.key] : [])].join(", ")} with \`pulumi config rm --path <key> --stack ${stack.name}\``;
         err.message += how;
       }
     }
@@ -207,6 +290,50 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
       throw new InfraError("engine", `${err.message}\n  the config of cell ${id} stays in stack ${stack.name}; once the cause is fixed, ${resume}`);
     }
     throw err;
+  }
+}
+
+/**
+ * Undoes exactly what one add wrote, with the config re-read (under the lease):
+ * - `created`: keys of a cell entry this call created. The entry is removed whole
+ *   only if it still holds exactly those values; otherwise only the keys that still
+ *   hold this call's values are removed, and nothing another writer set.
+ * - `added`: keys this call added to an entry that was there before (a resumed
+ *   half-added cell): each is removed if it still holds this call's value.
+ * - `marker`: the `cellctl:addingCells` entry, when this call wrote it.
+ */
+async function revertOwnWrites(stack: StackBackend, id: string, created: ConfigWrite[], added: ConfigWrite[], marker: boolean): Promise<void> {
+  const flat = await stack.getAllConfig();
+  const entry = (rawFromFlat(flat).cells ?? {})[id];
+  const valueAt = (key: string): string | undefined => {
+    const segments = key.replace(/^cellplane:cells\./, "").split(".").slice(1);
+    let v: unknown = entry;
+    for (const s of segments) v = v && typeof v === "object" ? (v as Record<string, unknown>)[s] : undefined;
+    return v === undefined ? undefined : String(v);
+  };
+  const ours = (w: ConfigWrite) => valueAt(w.key) === w.value;
+  const leaves = (v: unknown): number => (v && typeof v === "object" ? Object.values(v).reduce((n: number, x) => n + leaves(x), 0) : 1);
+  if (created.length > 0 && entry !== undefined && created.every(ours) && leaves(entry) === created.length) {
+    await stack.removeConfig(cellKey(id), { path: true });
+  } else {
+    for (const w of [...created, ...added].reverse()) if (ours(w)) await stack.removeConfig(w.key, { path: true });
+  }
+  if (marker) await clearMarker(stack, id);
+}
+
+/** Removes `cellctl:addingCells.<id>` (the whole key when it was the only entry), re-reading the config. */
+async function clearMarker(stack: StackBackend, id: string): Promise<void> {
+  const adding = addingCells(await stack.getAllConfig());
+  if (!adding.includes(id)) return;
+  if (adding.length === 1) await stack.removeConfig(ADDING_CELLS_KEY, { path: false });
+  else await stack.removeConfig(`${ADDING_CELLS_KEY}.${id}`, { path: true });
+}
+
+function rawFromFlat(flat: Record<string, string>): { cells?: Record<string, unknown> } {
+  try {
+    return { cells: JSON.parse(flat["cellplane:cells"] ?? "{}") as Record<string, unknown> };
+  } catch {
+    return {};
   }
 }
 
@@ -232,6 +359,10 @@ export async function addCell(stack: StackBackend, request: AddCellRequest = {},
  * @throws UserError, ConfigError for a request that cannot be done; InfraError otherwise
  */
 export async function retireCell(stack: StackBackend, id: string, options: RetireCellOptions = {}): Promise<RetireCellResult> {
+  return underLease(stack, options, (signal) => retireCellLeased(stack, id, { ...options, signal }));
+}
+
+async function retireCellLeased(stack: StackBackend, id: string, options: RetireCellOptions): Promise<RetireCellResult> {
   const { signal, onProgress, force = false, unprotect = false } = options;
   checkSignal(signal);
   const region = await describeRegion(stack);
@@ -333,8 +464,10 @@ export async function retireCell(stack: StackBackend, id: string, options: Retir
   }
 
   report("config", `removing ${cellKey(id)}`);
-  if (!region.retiredCells.includes(id)) {
-    const w = { key: `${RETIRED_CELLS_KEY}[${region.retiredCells.length}]`, value: id };
+  // Re-read under the lease: the list is appended to, never rewritten from a stale copy.
+  const retired = retiredCells(await stack.getAllConfig());
+  if (!retired.includes(id)) {
+    const w = { key: `${RETIRED_CELLS_KEY}[${retired.length}]`, value: id };
     await stack.setConfig(w.key, w.value, { path: true });
     result.configWritten.push(w);
   }

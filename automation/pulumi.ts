@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { PROJECT_DIR } from "../offline/stackfile";
+import { checkStackName, PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
+import { FileLease, StackLease } from "./lease";
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ export interface PulumiStackOptions {
   workDir?: string;
   /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
   envVars?: Record<string, string>;
+  /** The stack's lease; default a FileLease in `workDir`. A distributed control plane passes its own (automation/lease.ts). */
+  lease?: StackLease;
 }
 
 /**
@@ -29,12 +32,16 @@ export interface PulumiStackOptions {
 export class PulumiStack implements StackBackend {
   private readonly files: StackFileConfig;
   private selected?: Promise<Stack>;
+  /** A lock file per stack in the project directory (`.cellctl/<stack>.lock`): control planes on this machine take turns. */
+  public readonly lease: StackLease;
 
   constructor(
     public readonly name: string,
     private readonly options: PulumiStackOptions = {},
   ) {
+    checkStackName(name, this.workDir);
     this.files = new StackFileConfig(name, this.workDir);
+    this.lease = options.lease ?? new FileLease(this.workDir);
   }
 
   get workDir(): string {
@@ -68,11 +75,11 @@ export class PulumiStack implements StackBackend {
   }
 
   preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
   }
 
   async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, policyPacks: o.policyPacks?.length ? o.policyPacks : undefined }));
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 
@@ -102,6 +109,12 @@ export class PulumiStack implements StackBackend {
       });
     });
   }
+}
+
+/** `--policy-pack` and `--policy-pack-config` of a preview or an update. */
+function policyArgs(o: UpdateRunOptions): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+  if (!o.policyPacks?.length) return {};
+  return { policyPacks: o.policyPacks, ...(o.policyPackConfigs?.length ? { policyPackConfigs: o.policyPackConfigs } : {}) };
 }
 
 /** The real backend of a stack in this project (or in `options.workDir`). */

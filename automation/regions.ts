@@ -22,7 +22,10 @@ export interface ForEachStackOptions {
  * const results = await forEachStack(["prod-azure", "prod-aws"], (s) => listCells(new StackFileConfig(s)), { concurrency: 2 });
  */
 export async function forEachStack<T>(stacks: readonly string[], op: (stack: string, signal?: AbortSignal) => Promise<T>, options: ForEachStackOptions = {}): Promise<StackOutcome<T>[]> {
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`forEachStack: concurrency must be a whole number of at least 1, got ${concurrency}`);
+  }
   const outcomes: StackOutcome<T>[] = new Array(stacks.length);
   let next = 0;
   const worker = async () => {

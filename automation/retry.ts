@@ -71,6 +71,21 @@ export function checkSignal(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * Checks a retry policy: a NaN, infinite or negative number would retry forever or
+ * never wait. Throws a RangeError naming every bad field.
+ */
+export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
+  const bad: string[] = [];
+  if (!Number.isSafeInteger(policy.attempts) || policy.attempts < 1) bad.push(`attempts must be a whole number of at least 1, got ${policy.attempts}`);
+  for (const key of ["baseDelayMs", "maxDelayMs"] as const) {
+    if (!Number.isFinite(policy[key]) || policy[key] < 0) bad.push(`${key} must be a finite number of milliseconds >= 0, got ${policy[key]}`);
+  }
+  if (typeof policy.random !== "function" || typeof policy.sleep !== "function") bad.push("random and sleep must be functions");
+  if (bad.length > 0) throw new RangeError(`invalid retry policy: ${bad.join("; ")}`);
+  return policy;
+}
+
+/**
  * Runs `fn`, retrying it while the stack is locked. Any other error is thrown at
  * once. After `attempts` tries the stack is reported as locked, with what to do.
  * Returns the value and the number of tries it took.
@@ -80,7 +95,7 @@ export async function retryWhileLocked<T>(
   fn: () => Promise<T>,
   options: { policy?: Partial<RetryPolicy>; signal?: AbortSignal; onRetry?: (notice: RetryNotice) => void } = {},
 ): Promise<{ value: T; attempts: number }> {
-  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.policy };
+  const policy = validateRetryPolicy({ ...DEFAULT_RETRY, ...stripUndefined(options.policy ?? {}) });
   let waited = 0;
   for (let attempt = 1; ; attempt++) {
     checkSignal(options.signal);
@@ -101,4 +116,8 @@ export async function retryWhileLocked<T>(
       waited += delayMs;
     }
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

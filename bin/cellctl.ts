@@ -1,10 +1,13 @@
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError } from "commander";
 import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } from "../automation";
+import { listStacks, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { PolicyConfigError } from "../policies/offline";
-import { addCellCommands, CliEnv } from "./cells";
+import { addCellCommands, CliEnv, untilAborted } from "./cells";
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
@@ -46,14 +49,21 @@ export function buildCli(env: CliEnv = processEnv()): Command {
   program
     .command("plan")
     .description("plan a region stack offline: the real program under Pulumi mocks, no cloud, no CLI")
-    .option("-s, --stack <stack>", "stack name (reads Pulumi.<stack>.yaml)", "prod-azure")
+    .option("-s, --stack <stack>", "stack name (reads Pulumi.<stack>.yaml); may be omitted when the project has exactly one stack file")
     .option("--json <file>", "also write the plan JSON contract to <file>")
     .option("--dir <dir>", "project directory holding the stack files")
     .option("--policy-config <file>", "policy pack config, as for pulumi --policy-pack-config (default policies/policy-config.json)")
-    .action(async (opts: { stack: string; json?: string; dir?: string; policyConfig?: string }) => {
-      const outcome = await buildPlan(opts.stack, opts.dir, undefined, { policyConfig: opts.policyConfig });
+    .action(async (opts: { stack?: string; json?: string; dir?: string; policyConfig?: string }) => {
+      const stack = opts.stack ?? onlyStack(opts.dir);
+      // Checked before the plan runs: a mistake here must not cost a whole plan first.
+      if (opts.json) assertWritable(opts.json);
+      if (opts.policyConfig && !existsSync(opts.policyConfig)) {
+        throw new UserError(`no policy config file ${opts.policyConfig}\n  fix: pass an existing file to --policy-config, or omit it for policies/policy-config.json`);
+      }
+      env.stderr.write(`cellctl: planning stack ${stack} offline (the program under mocks; Ctrl-C cancels)\n`);
+      const outcome = await untilAborted(buildPlan(stack, opts.dir, undefined, { policyConfig: opts.policyConfig }), env.signal);
       if (outcome.kind === "config-error") {
-        throw new UserError(`invalid cellplane config in stack ${opts.stack}:\n${formatProblems(outcome.problems)}`);
+        throw new UserError(`invalid cellplane config in stack ${stack}:\n${formatProblems(outcome.problems)}`);
       }
       env.stdout.write(renderPlan(outcome.doc) + "\n");
       if (opts.json) {
@@ -68,13 +78,44 @@ export function buildCli(env: CliEnv = processEnv()): Command {
   return program;
 }
 
+/**
+ * The stack when `--stack` is omitted: the project's only stack file. There is no
+ * default stack (the CLI serves every cloud); with several stack files the caller
+ * must name one.
+ */
+export function onlyStack(dir: string | undefined): string {
+  const stacks = listStacks(dir ? path.resolve(dir) : PROJECT_DIR);
+  if (stacks.length === 1) return stacks[0];
+  throw new UserError(
+    stacks.length === 0
+      ? `no stack file (Pulumi.<stack>.yaml) in ${dir ?? PROJECT_DIR}\n  fix: pass --dir <project directory>, or create a stack file (see docs/config.md)`
+      : `which stack? this project has ${stacks.length} stack files: ${stacks.join(", ")}\n  fix: pass --stack <name>, e.g. --stack ${stacks[0]}`,
+  );
+}
+
+/** Throws a UserError unless `file` can be written (its directory exists and is writable; it is not a directory). */
+export function assertWritable(file: string): void {
+  const resolved = path.resolve(file);
+  try {
+    if (existsSync(resolved)) {
+      if (statSync(resolved).isDirectory()) throw new Error("it is a directory");
+      accessSync(resolved, constants.W_OK);
+    } else {
+      accessSync(path.dirname(resolved), constants.W_OK);
+    }
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UserError(`cannot write ${file} (${why}); nothing was planned\n  fix: pass --json a path in an existing, writable directory`);
+  }
+}
+
 /** The JSON error document of `cells ... --json` (docs/cellctl.md). */
 export interface JsonError {
   error: { exitCode: 1 | 2; kind: string; message: string; outside?: BlastRadiusError["outside"] };
 }
 
 function classify(err: unknown): JsonError["error"] {
-  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError) return { exitCode: EXIT.user, kind: "user", message: err.message };
+  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError || err instanceof StackFileError) return { exitCode: EXIT.user, kind: "user", message: err.message };
   if (err instanceof BlastRadiusError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message, outside: err.outside };
   if (err instanceof InfraError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message };
   return { exitCode: EXIT.infra, kind: "engine", message: engineMessage(err) };

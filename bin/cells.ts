@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
@@ -5,6 +6,7 @@ import {
   AddCellResourcePlan,
   addCell,
   AddCellResult,
+  InfraError,
   describeRegion,
   planAddCell,
   prepareAddCell,
@@ -113,7 +115,16 @@ function renderDryRun(p: AddCellResourcePlan): string {
   return out.join("\n");
 }
 
+function renderPolicyGate(r: AddCellResult): string {
+  if (r.policy.skipped) return "policy gate: SKIPPED (--no-policy-pack): preview and up ran without the policy pack";
+  return `policy gate: ${r.policy.packs.join(", ")}${r.policy.configs.length ? ` with ${r.policy.configs.join(", ")}` : " (no config file)"}`;
+}
+
 function renderAdd(r: AddCellResult): string {
+  return `${renderAddOutcome(r)}\n${renderPolicyGate(r)}`;
+}
+
+function renderAddOutcome(r: AddCellResult): string {
   if (!r.upRan) return `cell ${r.cell.id} (${r.cell.cidr}) of stack ${r.stack} is up to date: nothing to change${r.configWritten.length ? "" : ", no config written"}`;
   const changes = Object.entries(r.resourceChanges ?? {})
     .filter(([op]) => op !== "same" && op !== "read")
@@ -132,6 +143,18 @@ function renderRetire(r: RetireCellResult, force: boolean): string {
     return `cell ${r.cell} of stack ${r.stack} is draining: the control plane places no new services there.\nonce its services have moved: cellctl cells retire --stack ${r.stack} --id ${r.cell} --force`;
   }
   return `cell ${r.cell} of stack ${r.stack} is already draining${force ? "" : "; pass --force to destroy its resources and remove it"}`;
+}
+
+/** `work`, unless `signal` aborts first (Ctrl-C): then a `cancelled` InfraError (exit 2); offline work changes nothing. */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  const cancelled = () => new InfraError("cancelled", "cancelled (Ctrl-C); nothing was changed");
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 const stackOption = ["-s, --stack <stack>", "region stack (its config is Pulumi.<stack>.yaml)"] as const;
@@ -161,14 +184,17 @@ export function addCellCommands(program: Command, env: CliEnv): void {
     .option("--cidr <cidr>", "cell CIDR (default: the lowest free block of cellplane:newCellPrefix in cellplane:addressPool)")
     .option("--dry-run", "plan offline (IP plan and resources under mocks); change nothing")
     .option("-y, --yes", "do not ask for confirmation (required when not on a terminal)")
-    .option("--policy-pack <dir>", "run preview and up with this policy pack (default: $CELLPLANE_POLICY_PACK)")
+    .option("--policy-pack <dir>", "run preview and up with this policy pack (default: the project's policies/, or $CELLPLANE_POLICY_PACK)")
+    .option("--no-policy-pack", "run preview and up WITHOUT the policy gate (reported in the output)")
+    .option("--policy-config <file>", "the pack's config, as --policy-pack-config (default: policies/policy-config.json with the default pack)")
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
-    .action(async (o: CommonOptions & { id?: string; cidr?: string; dryRun?: boolean; yes?: boolean; policyPack?: string }) => {
+    .action(async (o: CommonOptions & { id?: string; cidr?: string; dryRun?: boolean; yes?: boolean; policyPack?: string | false; policyConfig?: string }) => {
       const dir = o.dir && path.resolve(o.dir);
       const request = { id: o.id, cidr: o.cidr };
       if (o.dryRun) {
-        const plan = await planAddCell(new StackFileConfig(o.stack, dir), request);
+        if (!o.json) env.stderr.write(`cellctl: planning the new cell offline (the program under mocks; Ctrl-C cancels)\n`);
+        const plan = await untilAborted(planAddCell(new StackFileConfig(o.stack, dir), request), env.signal);
         if (o.json) printJson(env, { dryRun: true, ...plan });
         else env.stdout.write(renderDryRun(plan) + "\n");
         return;
@@ -182,14 +208,20 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         const what = plan.exists ? `Converge cell ${plan.cell.id} (${plan.cell.cidr}) of` : `Add cell ${plan.cell.id} (${plan.cell.cidr}) to`;
         if (!(await env.confirm(`${what} stack ${o.stack}? [y/N] `))) throw new UserError("not confirmed; nothing was changed");
       }
+      if (o.policyConfig && !existsSync(o.policyConfig)) throw new UserError(`no policy config file ${o.policyConfig}\n  fix: pass an existing file to --policy-config`);
+      const policy =
+        o.policyPack === false
+          ? { policyPacks: [] }
+          : { policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined, policyPackConfigs: o.policyConfig ? [path.resolve(o.policyConfig)] : undefined };
       const progress = progressRenderer(env, o.json === true);
       try {
-        const result = await addCell(
-          backend,
-          { id: plan.cell.id, cidr: plan.cell.cidr },
-          { onProgress: progress.listener, signal: env.signal, retry: env.retry, policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined },
-        );
+        // The request as the user gave it: under the stack's lease the library picks the id and CIDR again,
+        // so a concurrent add that took the confirmed ones never makes this one converge someone else's cell.
+        const result = await addCell(backend, request, { onProgress: progress.listener, signal: env.signal, retry: env.retry, ...policy });
         progress.stop();
+        if (result.cell.id !== plan.cell.id || result.cell.cidr !== plan.cell.cidr) {
+          env.stderr.write(`cellctl: note: another add took ${plan.cell.id} (${plan.cell.cidr}) meanwhile; this one added ${result.cell.id} (${result.cell.cidr})\n`);
+        }
         if (o.json) printJson(env, { dryRun: false, ...result });
         else env.stdout.write(renderAdd(result) + "\n");
       } finally {

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import Table from "cli-table3";
-import { RegionConfig, rawFromFlatConfig, validateConfig } from "../cells/config";
+import { RegionConfig, validateStackConfig } from "../cells/config";
 import { FLOWS } from "../cells/plan/isolation";
 import { CellIpPlan, COMPONENT_TYPES, PlannedSubnet, Problem, Role, ROLES } from "../cells/plan/model";
 import { ReleaseSpec } from "../components/platform/values";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { loadProvider } from "../providers";
-import { PolicyConfigFile, runPolicies } from "../policies/offline";
+import { PolicyConfigError, PolicyConfigFile, runPolicies } from "../policies/offline";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
 import { PlannedResource, Registration } from "../offline/registration";
 import { maskSecrets, runProgram, unwrapSecrets } from "../offline/run";
@@ -51,6 +51,8 @@ export interface PlanDocument {
     violations: { policy: string; level: string; urn: string; message: string }[];
     /** The pack that ran offline: its policies with their effective levels, and the config file applied. */
     pack: { name: string; config: string | null; policies: { name: string; level: string }[] };
+    /** Mandatory policies of the pack that the config file disabled or downgraded (none: the gate is whole). */
+    weakened: { policy: string; declared: string; effective: string }[];
   };
   summary: { resourceCount: number; byType: Record<string, number>; buildsResources: boolean };
 }
@@ -74,7 +76,7 @@ export interface PlanOptions {
  */
 export async function buildPlan(stack: string, dir?: string, previousOutputs?: Record<string, unknown>, options: PlanOptions = {}): Promise<PlanOutcome> {
   const file = loadStackFile(stack, dir);
-  const validated = validateConfig(rawFromFlatConfig(file.config));
+  const validated = validateStackConfig(file.config, file.secretKeys);
   if (!validated.ok) return { kind: "config-error", problems: validated.problems };
   const config = validated.value;
   // Imported here so that a config error never loads the provider SDKs.
@@ -83,7 +85,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   const byType: Record<string, number> = {};
   for (const r of run.registrations) byType[r.type] = (byType[r.type] ?? 0) + 1;
   const configFile = options.policyConfig ?? (existsSync(DEFAULT_POLICY_CONFIG) ? DEFAULT_POLICY_CONFIG : undefined);
-  const policyConfig = configFile ? (JSON.parse(readFileSync(configFile, "utf8")) as PolicyConfigFile) : undefined;
+  const policyConfig = configFile ? readPolicyConfig(configFile) : undefined;
   const report = await runPolicies(
     run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value })),
     { policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL },
@@ -110,10 +112,29 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
     policy: {
       violations: report.violations.map(({ policy, level, urn, message }) => ({ policy, level, urn, message })),
       pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
+      weakened: weakenedPolicies(report.policies),
     },
     summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
   };
   return { kind: "ok", doc, config, registrations: run.registrations };
+}
+
+/** A `--policy-pack-config` file; a missing or malformed one is a user mistake (PolicyConfigError, exit 1). */
+export function readPolicyConfig(file: string): PolicyConfigFile {
+  if (!existsSync(file)) throw new PolicyConfigError([`${file}: no such file (fix: pass an existing file to --policy-config, or omit it for ${path.relative(process.cwd(), DEFAULT_POLICY_CONFIG)})`]);
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as PolicyConfigFile;
+  } catch (err) {
+    throw new PolicyConfigError([`${file}: not valid JSON (${(err as Error).message})`]);
+  }
+}
+
+/** Mandatory policies of the pack that a config file disabled or lowered (to advisory), with both levels. */
+export function weakenedPolicies(effective: readonly { name: string; level: string }[]): PlanDocument["policy"]["weakened"] {
+  const declared = new Map(POLICIES.map((p) => [p.name, p.enforcementLevel ?? PACK_ENFORCEMENT_LEVEL]));
+  return effective
+    .filter((p) => declared.get(p.name) === "mandatory" && (p.level === "advisory" || p.level === "disabled"))
+    .map((p) => ({ policy: p.name, declared: "mandatory", effective: p.level }));
 }
 
 function cellEntry(id: string, state: string, plan: CellIpPlan, zone: string, registrations: Registration[]): PlanDocument["cells"][number] {
@@ -225,6 +246,11 @@ export function renderPolicy(doc: PlanDocument): string {
     `Policy pack ${pack.name}: ${pack.policies.length} policies${pack.config ? `, config ${pack.config}` : ""}`,
     `  ${count("mandatory")} mandatory, ${count("advisory")} advisory violation(s)`,
   ];
+  const weakened = doc.policy.weakened ?? [];
+  if (weakened.length > 0) {
+    out.push(`\nWARNING: the policy config weakens ${weakened.length} mandatory polic${weakened.length === 1 ? "y" : "ies"} of the pack (they no longer block):`);
+    for (const w of weakened) out.push(`  ${w.policy}: mandatory -> ${w.effective}`);
+  }
   for (const level of ["mandatory", "advisory"]) {
     const ofLevel = violations.filter((v) => v.level === level);
     if (ofLevel.length === 0) continue;

@@ -1,8 +1,12 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { CLOUD_FACES, CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
-import { cidrInside, cidrProblem, cidrsOverlap, planCell, prefixOf } from "./plan/ipplan";
-import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
-import { CELL_ID_PATTERN } from "./plan/naming";
+import { cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf, SERVICE_CIDR_BOUNDS, serviceRangeProblems } from "./plan/ipplan";
+
+export { coversWholeInternet, SERVICE_CIDR_BOUNDS };
+import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
+import { CELL_ID_PATTERN, cellIdProblem } from "./plan/naming";
 import { DEFAULT_CHARTS, EXACT_VERSION } from "./plan/charts";
 
 /*
@@ -178,7 +182,9 @@ function fixFor(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `remove ${issue.keys.map((k) => `"${k}"`).join(", ")} or correct the spelling; every key is listed in docs/config.md`;
     case "invalid_type":
-      return issue.input === undefined ? `set it (expected ${issue.expected}); see docs/config.md` : `give it a ${issue.expected} value`;
+      return issue.input === undefined
+        ? `set it (expected ${issue.expected}); see docs/config.md`
+        : `it is set to ${JSON.stringify(issue.input)} (${Array.isArray(issue.input) ? "a list" : issue.input === null ? "null" : `a ${typeof issue.input}`}): give it a ${issue.expected} value; see docs/config.md`;
     case "invalid_value":
       return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "too_big":
@@ -265,7 +271,8 @@ function clusterLimitProblems(cloud: Cloud, zones: number, clusters: Record<Role
  */
 export function validateConfig(raw: Record<string, unknown>): Result<RegionConfig> {
   const problems: Problem[] = [];
-  const whole = configSchema.safeParse(raw);
+  // reportInput: a fix can tell a missing key from one set with the wrong type.
+  const whole = configSchema.safeParse(raw, { reportInput: true });
   if (!whole.success) problems.push(...zodProblems(whole.error));
 
   // Semantic checks run on every key that parsed, even when others did not.
@@ -307,7 +314,16 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
     apiServer.authorizedIpRanges.forEach((r, i) => {
       if (r === "0.0.0.0/0") problems.push({ path: ["apiServer", "authorizedIpRanges", i], message: "0.0.0.0/0 authorizes the whole Internet", fix: "list the operator networks only" });
     });
+    // The union counts, not each literal: 0.0.0.0/1 + 128.0.0.0/1 is the whole Internet too.
+    if (!apiServer.authorizedIpRanges.includes("0.0.0.0/0") && coversWholeInternet(apiServer.authorizedIpRanges)) {
+      problems.push({
+        path: ["apiServer", "authorizedIpRanges"],
+        message: `together, ${apiServer.authorizedIpRanges.join(", ")} cover every IPv4 address: they authorize the whole Internet`,
+        fix: "list the operator networks only",
+      });
+    }
   }
+  if (serviceCidr) problems.push(...serviceCidrProblems(serviceCidr));
   if (cloud && regionClusters) {
     problems.push(...clusterLimitProblems(cloud, zones?.length ?? 3, effectiveClusters(cloud, regionClusters, undefined), ["clusters"]));
   }
@@ -317,6 +333,11 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
   for (const [id, rawCell] of Object.entries(rawCells)) {
     if (!CELL_ID_PATTERN.test(id)) {
       problems.push({ path: ["cells", id], message: `cell id "${id}" is not a valid id`, fix: "use 2-8 lowercase letters and digits starting with a letter, e.g. c004; ids are identity and never change" });
+      continue;
+    }
+    const yamlProblem = cellIdProblem(id);
+    if (yamlProblem) {
+      problems.push({ path: ["cells", id], message: yamlProblem, fix: "use an id YAML keeps as a string, such as c004 (not true, false, yes, no, on, off or null)" });
       continue;
     }
     const r = cellSchema.safeParse(rawCell);
@@ -384,6 +405,73 @@ export function validateConfig(raw: Record<string, unknown>): Result<RegionConfi
       plans,
     },
   };
+}
+
+/** The service range against the bounds every cloud accepts (SERVICE_CIDR_BOUNDS, cells/plan/ipplan.ts). */
+function serviceCidrProblems(serviceCidr: string): Problem[] {
+  const fix = `use a private /${SERVICE_CIDR_BOUNDS.largestPrefix} to /${SERVICE_CIDR_BOUNDS.smallestPrefix} outside every cell, e.g. ${DEFAULTS.serviceCidr} (the default)`;
+  return serviceRangeProblems(serviceCidr).map((message) => ({ path: ["serviceCidr"], message, fix }));
+}
+
+/**
+ * Config namespaces a cellplane stack file may use: the program's, the control
+ * plane's bookkeeping, Pulumi's own, and those of the provider packages the program
+ * depends on (package.json). A key in any other namespace (`cellpane:protect`) would
+ * be ignored silently, so it is refused.
+ */
+export const KNOWN_NAMESPACES: readonly string[] = ["cellplane", "cellctl", "pulumi", ...providerNamespaces()];
+
+/** The config namespace of every `@pulumi/<provider>` package this project depends on (its name without the scope). */
+function providerNamespaces(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {})
+    .map((d) => /^@pulumi\/(.+)$/.exec(d)?.[1])
+    .filter((n): n is string => n !== undefined && n !== "pulumi" && n !== "policy")
+    .sort();
+}
+
+/** The object Pulumi writes for an encrypted value: `{ secure: "<ciphertext>" }`. */
+function isSecureValue(v: unknown): boolean {
+  return !!v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+function secureProblems(value: unknown, path: (string | number)[]): Problem[] {
+  if (isSecureValue(value)) {
+    return [{ path, message: "is an encrypted (secure:) value; no cellplane setting is a secret, and offline plans cannot decrypt it", fix: `store it in plain text: pulumi config set --path ${formatPath(path)} <value> (without --secret)` }];
+  }
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => secureProblems(v, [...path, Array.isArray(value) ? Number(k) : k]));
+  return [];
+}
+
+/**
+ * Validates a whole stack config, as the engine hands it over (flat keys, structured
+ * values as JSON): the namespaces of its keys, `secure:` values where cellplane has
+ * no secrets, then the `cellplane:` config itself (validateConfig).
+ *
+ * @param secretKeys keys whose values were `secure:` at the top level of the stack file
+ */
+export function validateStackConfig(flat: Record<string, string>, secretKeys: readonly string[] = []): Result<RegionConfig> {
+  const problems: Problem[] = [];
+  for (const key of Object.keys(flat)) {
+    const ns = key.includes(":") ? key.slice(0, key.indexOf(":")) : "";
+    if (!KNOWN_NAMESPACES.includes(ns)) {
+      problems.push({
+        path: [key],
+        message: ns ? `unknown config namespace "${ns}:"; the key would be ignored` : "a config key without a namespace; the key would be ignored",
+        fix: `correct the namespace (known: ${KNOWN_NAMESPACES.map((n) => `${n}:`).join(", ")}), or remove the key`,
+      });
+    }
+  }
+  const raw = rawFromFlatConfig(flat);
+  for (const key of secretKeys.filter((k) => k.startsWith("cellplane:"))) problems.push(...secureProblems({ secure: "" }, [key.slice("cellplane:".length)]));
+  for (const [key, value] of Object.entries(raw)) if (!secretKeys.includes(`cellplane:${key}`)) problems.push(...secureProblems(value, [key]));
+  if (problems.length > 0) {
+    // What validateConfig would add about the same keys ("expected string, received object") is noise.
+    const noisy = new Set(problems.map((p) => formatPath(p.path)));
+    const rest = validateConfig(raw);
+    return { ok: false, problems: [...problems, ...(rest.ok ? [] : rest.problems.filter((p) => ![...noisy].some((n) => formatPath(p.path).startsWith(n))))] };
+  }
+  return validateConfig(raw);
 }
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { rawFromFlatConfig, validateConfig, RegionConfig } from "./config";
+import { validateStackConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
 import { Region } from "./region";
@@ -10,7 +10,7 @@ import { loadProvider } from "../providers";
  * every problem listed and no stack trace (RunError), before anything is registered.
  */
 export function loadRegionConfig(): RegionConfig {
-  const result = validateConfig(rawFromFlatConfig(pulumi.runtime.allConfig()));
+  const result = validateStackConfig(pulumi.runtime.allConfig());
   if (!result.ok) {
     throw new pulumi.RunError(`invalid cellplane config in stack ${pulumi.getStack()}:\n${formatProblems(result.problems)}`);
   }

@@ -43,11 +43,16 @@ interface RegisterRequest {
   getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string } }[];
 }
 
-let running = false;
+/** The run in progress: runs are sequential (Pulumi's runtime state is global), so a second one waits for it. */
+let previous: Promise<unknown> = Promise.resolve();
 
-export async function runProgram(opts: RunOptions): Promise<RunResult> {
-  if (running) throw new Error("runProgram: runs are sequential (Pulumi's runtime state is global)");
-  running = true;
+export function runProgram(opts: RunOptions): Promise<RunResult> {
+  const run = previous.then(() => runOne(opts));
+  previous = run.catch(() => undefined);
+  return run;
+}
+
+async function runOne(opts: RunOptions): Promise<RunResult> {
   // Pulumi records a stack trace for every promise and resource; under ts-node each
   // one is source-mapped, which made mocked runs of large regions 2-3x slower. The
   // program's own errors carry their messages, and user mistakes never print stacks.
@@ -88,7 +93,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           entry.id = resp.getId() || null;
           registrations.push(entry);
         }
-        cb(err, resp);
+        // Answer on the next turn of the event loop: a mocked run is otherwise one long
+        // chain of microtasks, and signals (Ctrl-C) and timers would wait for its end.
+        setImmediate(() => cb(err, resp));
       });
     };
     // Stack outputs as the engine receives them: secrets keep their envelope.
@@ -108,7 +115,6 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     await pulumi.runtime.disconnect();
     return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
   } finally {
-    running = false;
     Error.stackTraceLimit = stackTraceLimit;
   }
 }

@@ -1,5 +1,6 @@
 import { PolicyResource } from "@pulumi/policy";
 import { CLOUD_RULES, KUBERNETES_LIMITS } from "../cells/plan/clouds";
+import { serviceRangeProblems } from "../cells/plan/ipplan";
 import { resourceRule, stackRule, violation } from "./lib/policy";
 import { at, bool, records, str } from "./lib/props";
 import { StackIndex } from "./lib/stack";
@@ -25,11 +26,21 @@ export const clusterCiliumNoOverlay = resourceRule<ClusterView>({
 export const clusterApiServerRestricted = resourceRule<ClusterView>({
   name: "cluster-api-server-restricted",
   description:
-    "The Kubernetes API server is private, or its public endpoint accepts only authorized IP ranges (never 0.0.0.0/0). Fix: make the cluster private or list the operators' ranges (cellplane:apiServer in the stack config).",
+    "The Kubernetes API server is private, or its public endpoint accepts only authorized IP ranges (never 0.0.0.0/0, alone or as ranges whose union is every address). Fix: make the cluster private or list the operators' ranges (cellplane:apiServer in the stack config).",
   enforcementLevel: "mandatory",
   views: CLUSTER_VIEWS,
   check: (v, { subject }) =>
     !v.privateApi && v.apiRanges === null ? [violation(subject.name, `the API server of ${v.name} is public and open to any address`, v.hints.apiServer)] : [],
+});
+
+export const clusterServiceRangeValid = resourceRule<ClusterView>({
+  name: "cluster-service-range-valid",
+  description:
+    "A cluster's Kubernetes service range is one every cloud accepts: inside a private (RFC 1918) block, /13 to /24, clear of the blocks AKS reserves (169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16, 192.0.2.0/24), with the cluster DNS address inside it (EKS API KubernetesNetworkConfigRequest; Microsoft Learn, Azure CNI networking). Fix: set cellplane:serviceCidr to such a range (default 172.20.0.0/16).",
+  enforcementLevel: "mandatory",
+  views: CLUSTER_VIEWS,
+  check: (v, { subject }) =>
+    v.serviceRange ? serviceRangeProblems(v.serviceRange.cidr, v.serviceRange.dnsIp).map((m) => violation(subject.name, `${v.name}: ${m}`, v.hints.serviceRange)) : [],
 });
 
 export const clusterLocalAccountsDisabled = resourceRule<ClusterView>({
@@ -215,6 +226,7 @@ export const clusterAuditLogging = stackRule({
 export const CLUSTER_POLICIES = [
   clusterCiliumNoOverlay,
   clusterApiServerRestricted,
+  clusterServiceRangeValid,
   clusterWorkloadIdentity,
   clusterLocalAccountsDisabled,
   clusterPoolsZonal,

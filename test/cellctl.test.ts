@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { InMemoryStack, urnOf } from "../automation";
+import { InMemoryStack, isInCell, urnOf } from "../automation";
 import { CliEnv } from "../bin/cells";
 import type * as Cellctl from "../bin/cellctl";
 import { PROJECT_DIR } from "../offline/stackfile";
@@ -57,7 +57,8 @@ function deployed(dir: string): InMemoryStack {
   return InMemoryStack.fromStackFile("prod-azure", dir, { persistTo: dir });
 }
 
-describe("cellctl cells (in-process, in-memory stack)", () => {
+describe("cellctl cells (in-process, in-memory stack)", function () {
+  this.timeout(180_000);
   it("lists the cells as a table, and as JSON with a stable shape", async () => {
     const human = await cellctl(["cells", "list", "--stack", "prod-azure"]);
     expect(human.code, human.stderr).to.equal(0);
@@ -81,11 +82,13 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "policy"]);
+    expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
     expect(doc.configWritten).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
-    expect(doc.resourceChanges.create).to.equal(9);
+    const c004 = (await stack.urns()).filter((u) => isInCell(u, "c004"));
+    expect(doc.resourceChanges.create).to.equal(c004.length).and.to.be.greaterThan(40);
 
     const list = JSON.parse((await cellctl(["cells", "list", "--stack", "prod-azure", "--dir", dir, "--json"])).stdout);
     expect(list.cells.map((c: any) => [c.id, c.cidr])).to.deep.include(["c004", "10.67.0.0/16"]);
@@ -93,10 +96,14 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
 
   it("adds a cell for humans: phases on stderr (no bar off a terminal), a summary on stdout", async () => {
     const dir = scratchProject();
-    const r = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes"], { stack: deployed(dir) });
+    const stack = deployed(dir);
+    const r = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes"], { stack });
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.equal("cell c004 (10.67.0.0/16) added to stack prod-azure: 9 create\n");
-    expect(r.stderr).to.include("cellctl: writing cellplane:cells.c004.cidr").and.to.include("cellctl: up: 9 resource(s) to change").and.to.include("cellctl: cell c004 is up");
+    const n = (await stack.urns()).filter((u) => isInCell(u, "c004")).length;
+    expect(r.stdout).to.equal(
+      `cell c004 (10.67.0.0/16) added to stack prod-azure: ${n} create\npolicy gate: ${path.join(PROJECT_DIR, "policies")} with ${path.join(PROJECT_DIR, "policies", "policy-config.json")}\n`,
+    );
+    expect(r.stderr).to.include("cellctl: writing cellplane:cells.c004.cidr").and.to.include(`cellctl: up: ${n} resource(s) to change`).and.to.include("cellctl: cell c004 is up");
   });
 
   it("draws a progress bar on a terminal's stderr: resources done / total and the current step", async () => {
@@ -113,8 +120,9 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
       openStack: () => stack,
     });
     expect(code).to.equal(0);
-    expect(drawn).to.match(/up +\[-+\] 0\/9/);
-    expect(drawn).to.match(/up +\[=+\] 9\/9 create c004-/);
+    const n = (await stack.urns()).filter((u) => isInCell(u, "c004")).length;
+    expect(drawn).to.match(new RegExp(`up +\\[-+\\] 0/${n}`));
+    expect(drawn).to.match(new RegExp(`up +\\[=+\\] ${n}/${n} create c004-`));
   });
 
   it("refuses to change a stack without --yes when not on a terminal (exit 1), and writes nothing", async () => {
@@ -135,7 +143,7 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
     expect(stack.calls).to.deep.equal([]);
     const yes = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir], { stack, interactive: true, answer: true });
     expect(yes.code, yes.stderr).to.equal(0);
-    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "preview", "up"]);
+    expect(stack.calls.map((c) => c.method)).to.deep.equal(["setConfig", "setConfig", "preview", "up", "removeConfig"]);
   });
 
   it("exits 2 with a JSON error naming the resources when the guard fires", async () => {
@@ -180,15 +188,17 @@ describe("cellctl cells (in-process, in-memory stack)", () => {
 
     const guarded = await run("--force");
     expect(guarded.code).to.equal(1);
-    expect(guarded.stderr).to.include("cell c003 has 5 protected resource(s); cellctl never unprotects silently");
+    const protectedUrns = (await stack.listResources()).filter((x) => x.protect && isInCell(x.urn, "c003")).map((x) => x.urn);
+    const mine = (await stack.urns()).filter((u) => isInCell(u, "c003"));
+    expect(guarded.stderr).to.include(`cell c003 has ${protectedUrns.length} protected resource(s); cellctl never unprotects silently`);
     expect(guarded.stderr).to.include("c003-vnet").and.to.include("pulumi state unprotect");
 
     const done = await run("--force", "--unprotect", "--json");
     expect(done.code, done.stderr).to.equal(0);
     const r = JSON.parse(done.stdout);
     expect(r).to.include({ phase: "retired", cell: "c003" });
-    expect(r.unprotected).to.have.length(5);
-    expect(r.destroyed).to.have.length(9);
+    expect([...r.unprotected].sort()).to.deep.equal([...protectedUrns].sort());
+    expect([...r.destroyed].sort()).to.deep.equal([...mine].sort());
     expect(r.configRemoved).to.deep.equal(["cellplane:cells.c003"]);
 
     const list = JSON.parse((await cellctl(["cells", "list", "--stack", "prod-azure", "--dir", dir, "--json"])).stdout);
@@ -238,7 +248,7 @@ describe("cellctl cells (real binding, child process)", function () {
     const r = spawnCellctl(["cells", "add", "--stack", "prod-azure", "--dry-run", "--json"]);
     expect(r.code, r.stderr).to.equal(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "picked", "exists", "config", "ipPlan", "resources", "summary"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "picked", "exists", "resumed", "config", "ipPlan", "resources", "summary"]);
     expect(doc).to.include({ dryRun: true, stack: "prod-azure", exists: false });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
     expect(doc.config).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
@@ -272,4 +282,90 @@ describe("cellctl cells (real binding, child process)", function () {
     expect(readFileSync(file, "utf8")).to.equal(before);
     expect(existsSync(path.join(dir, ".pulumi"))).to.equal(false);
   });
+});
+
+describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14; issue 10)", function () {
+  this.timeout(120_000);
+
+  it("reports an add without the policy gate (--no-policy-pack) in its output and its JSON", async () => {
+    const dir = scratchProject();
+    const stack = deployed(dir);
+    const human = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--no-policy-pack"], { stack });
+    expect(human.code, human.stderr).to.equal(0);
+    expect(human.stdout).to.include("policy gate: SKIPPED (--no-policy-pack)");
+    expect(stack.calls.filter((c) => c.method === "preview" || c.method === "up").map((c) => c.detail)).to.deep.equal(["", ""]);
+    const json = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--no-policy-pack", "--id", "c004", "--json"], { stack });
+    expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true });
+  });
+
+  const mistakes: [string, (dir: string) => string[], RegExp][] = [
+    ["a YAML error", (dir) => (writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  cellplane:cloud: azure\n cellplane:region: [\n"), ["plan", "--stack", "bad", "--dir", dir]), /is not valid YAML at line \d+/],
+    ["an empty stack file", (dir) => (writeFileSync(path.join(dir, "Pulumi.empty.yaml"), ""), ["plan", "--stack", "empty", "--dir", dir]), /Pulumi\.empty\.yaml is empty/],
+    ["an unknown stack", (dir) => ["plan", "--stack", "prod-mars", "--dir", dir], /no stack file .*Pulumi\.prod-mars\.yaml[\s\S]*fix: use one of the stacks of this project \(prod-azure\)/],
+    ["a stack name that is a path", () => ["plan", "--stack", "/../../etc/x"], /"\/\.\.\/\.\.\/etc\/x" is not a stack name[\s\S]*fix:/],
+    ["a stack path on cells list", () => ["cells", "list", "--stack", "../prod-azure"], /"\.\.\/prod-azure" is not a stack name/],
+    ["a missing --policy-config file", (dir) => ["plan", "--stack", "prod-azure", "--dir", dir, "--policy-config", path.join(dir, "nope.json")], /no policy config file .*nope\.json/],
+    ["an unwritable --json path", (dir) => ["plan", "--stack", "prod-azure", "--dir", dir, "--json", path.join(dir, "no-such-dir", "plan.json")], /cannot write .*plan\.json \(ENOENT\); nothing was planned/],
+    [
+      "a secure: value under cellplane:",
+      (dir) => {
+        const file = path.join(dir, "Pulumi.prod-azure.yaml");
+        writeFileSync(file, readFileSync(file, "utf8").replace(/^( {2}cellplane:region:).*$/m, "$1\n    secure: v1:AAAAbase64"));
+        return ["cells", "list", "--stack", "prod-azure", "--dir", dir];
+      },
+      /cellplane:region: is an encrypted \(secure:\) value[\s\S]*fix: store it in plain text/,
+    ],
+    ["--stack omitted with several stack files", () => ["plan"], /which stack\? this project has 3 stack files: prod-aws, prod-azure, prod-gcp[\s\S]*--stack/],
+  ];
+  for (const [what, args, message] of mistakes) {
+    it(`exits 1 (a user mistake, not 2) on ${what}, before planning anything`, async () => {
+      const r = await cellctl(args(scratchProject()));
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(message);
+      expect(r.stderr).to.not.match(STACK_TRACE);
+      expect(r.stdout).to.equal("");
+    });
+  }
+
+  it("plans the only stack of a project when --stack is omitted (there is no default stack)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cellctl-one-"));
+    for (const f of ["Pulumi.yaml", "Pulumi.prod-aws.yaml"]) copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+    const r = await cellctl(["plan", "--dir", dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include("cellplane plan: stack prod-aws (aws");
+  });
+
+  /** Spawns cellctl, sends SIGINT once it says it is planning, and resolves with how it ended. */
+  function interrupted(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CELLCTL, ...args], { cwd: PROJECT_DIR });
+      let stdout = "";
+      let stderr = "";
+      let sent = 0;
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && stderr.includes("Ctrl-C cancels")) {
+          sent = Date.now();
+          child.kill("SIGINT");
+        }
+      });
+      child.on("error", reject);
+      child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - sent }));
+    });
+  }
+
+  for (const args of [
+    ["plan", "--stack", "prod-azure"],
+    ["cells", "add", "--stack", "prod-azure", "--dry-run"],
+  ]) {
+    it(`Ctrl-C cancels \`cellctl ${args.join(" ")}\`: exit 2, "cancelled", no plan printed`, async () => {
+      const r = await interrupted(args);
+      expect(r.signal, r.stderr).to.equal(null);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.include("error: cancelled (Ctrl-C); nothing was changed");
+      expect(r.stdout).to.equal("");
+      expect(r.ms).to.be.below(30_000); // generous on a loaded machine; a plan that ran to its end would have printed it
+    });
+  }
 });

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { validateConfig } from "../cells/config";
+import { coversWholeInternet, validateConfig, validateStackConfig } from "../cells/config";
 import { formatPath, Problem } from "../cells/plan/model";
-import { EXAMPLE_STACKS, exampleRaw } from "./helpers";
+import { EXAMPLE_STACKS, exampleRaw, flatFromRaw } from "./helpers";
 
 function problemsOf(raw: Record<string, unknown>): Problem[] {
   const r = validateConfig(raw);
@@ -170,5 +170,84 @@ describe("stack config (cells/config.ts)", () => {
     const raw = exampleRaw("prod-azure");
     raw.cells["Cell_1"] = { cidr: "10.80.0.0/16" };
     expect(pathsOf(raw)).to.deep.equal(["cellplane:cells.Cell_1"]);
+  });
+});
+
+describe("stack config: holes a red-team run found (issue 12, items 6-8, 10-11)", () => {
+  const problem = (problems: Problem[], path: string) => problems.find((p) => formatPath(p.path) === path);
+
+  it("refuses cell ids that YAML would not keep as strings (true, false, yes, no, on, off, null)", () => {
+    for (const id of ["true", "false", "yes", "no", "on", "off", "null"]) {
+      const raw = exampleRaw("prod-azure");
+      raw.cells[id] = { cidr: "10.90.0.0/16" };
+      const p = problem(problemsOf(raw), `cellplane:cells.${id}`);
+      expect(p, id).to.not.equal(undefined);
+      expect(p!.message).to.include("not a string");
+      expect(p!.fix).to.include("c004");
+    }
+  });
+
+  it("compares the union of authorizedIpRanges with the whole Internet, not each literal", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.apiServer = { private: false, authorizedIpRanges: ["0.0.0.0/1", "128.0.0.0/1"] };
+    const p = problem(problemsOf(raw), "cellplane:apiServer.authorizedIpRanges");
+    expect(p?.message).to.include("cover every IPv4 address");
+    expect(p?.fix).to.include("operator networks");
+    // Four quarters and overlapping pieces too; a gap of one address is not the whole Internet.
+    expect(coversWholeInternet(["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"])).to.equal(true);
+    expect(coversWholeInternet(["0.0.0.0/1", "64.0.0.0/2", "128.0.0.0/1"])).to.equal(true);
+    expect(coversWholeInternet(["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5", "248.0.0.0/6", "252.0.0.0/7", "254.0.0.0/8", "255.0.0.0/9"])).to.equal(false);
+    expect(coversWholeInternet(["203.0.113.0/24"])).to.equal(false);
+  });
+
+  it("bounds serviceCidr to what every cloud accepts: private, /13 to /24, none of the AKS-reserved blocks", () => {
+    for (const [serviceCidr, words] of [
+      ["172.20.0.0/30", "too small"],
+      ["169.254.0.0/16", "not inside a private"],
+      ["10.0.0.0/8", "too large"],
+      ["172.30.0.0/16", "AKS reserves"],
+      ["100.64.0.0/16", "not inside a private"],
+    ] as const) {
+      const raw = exampleRaw("prod-azure");
+      raw.serviceCidr = serviceCidr;
+      const p = problemsOf(raw).filter((x) => formatPath(x.path) === "cellplane:serviceCidr");
+      expect(p.map((x) => x.message).join("\n"), serviceCidr).to.include(words);
+      expect(p[0].fix).to.include("172.20.0.0/16");
+    }
+    const ok = exampleRaw("prod-azure");
+    ok.serviceCidr = "192.168.0.0/20";
+    expect(validateConfig(ok).ok).to.equal(true);
+  });
+
+  it("refuses keys in unknown namespaces (cellpane:protect), naming the key", () => {
+    const flat = { ...flatFromRaw(exampleRaw("prod-azure")), "cellpane:protect": "false" };
+    const r = validateStackConfig(flat);
+    if (r.ok) throw new Error("expected a refusal");
+    const p = problem(r.problems, "cellpane:protect");
+    expect(p?.message).to.include('unknown config namespace "cellpane:"');
+    expect(p?.fix).to.include("cellplane:");
+    expect(validateStackConfig({ ...flatFromRaw(exampleRaw("prod-azure")), "cellctl:retiredCells": "[]", "azure-native:location": "eastus2" }).ok).to.equal(true);
+  });
+
+  it("says what is wrong with secure: values, and tells a wrongly typed key from a missing one", () => {
+    const raw = exampleRaw("prod-azure");
+    raw.dns = { zone: { secure: "v1:abc" } };
+    const r = validateStackConfig(flatFromRaw(raw));
+    if (r.ok) throw new Error("expected a refusal");
+    const p = problem(r.problems, "cellplane:dns.zone");
+    expect(p?.message).to.include("encrypted (secure:) value");
+    expect(r.problems.map((x) => x.message).join("\n")).to.not.include("received object");
+
+    const top = validateStackConfig(flatFromRaw(exampleRaw("prod-azure")), ["cellplane:region"]);
+    expect(top.ok).to.equal(false);
+
+    const typed = exampleRaw("prod-azure");
+    typed.protect = "no";
+    const t = problem(problemsOf(typed), "cellplane:protect");
+    expect(t?.fix).to.not.match(/^set it/);
+    expect(t?.fix).to.include('it is set to "no" (a string)');
+    const missing = exampleRaw("prod-azure");
+    delete missing.region;
+    expect(problem(problemsOf(missing), "cellplane:region")?.fix).to.match(/^set it/);
   });
 });

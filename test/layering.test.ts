@@ -24,8 +24,6 @@ export const CLOUD_NAME_EXCEPTIONS: Record<string, string> = {
   "cells/plan/clouds/index.ts": "the registry of the pure faces: one row per cloud",
   "providers/index.ts": "the registry of the build faces: one row per cloud",
   "policies/": "the pack judges every cloud's resources by their type tokens; each domain file holds its per-cloud views (one file per domain, as AWSGuard)",
-  "automation/memory.ts": "the in-memory stack's hand-written model of the program; replaced by a mocked run in the control-plane concurrency issue",
-  "bin/cellctl.ts": "the default --stack (prod-azure); removed by the control-plane concurrency issue",
 };
 
 /** What is scanned: the program, its tools and the pack. Tests are not: they drive every cloud's example stack. */

@@ -138,6 +138,12 @@ describe("policy pack (offline)", function () {
         says: /c001-data-plane-nsg: proxy -> data-plane \(.*\) differs from the isolation matrix: .*tcp\/22 allowed/,
       },
       { policy: "cluster-cilium-no-overlay", pass: () => [res(GCP.cluster, "g", gkeInputs())], fail: () => [res(GCP.cluster, "g", { ...gkeInputs(), datapathProvider: "LEGACY_DATAPATH" })], says: /datapathProvider LEGACY_DATAPATH/ },
+      {
+        policy: "cluster-service-range-valid",
+        pass: () => [res(AWS.cluster, "e", { ...eksInputs(), kubernetesNetworkConfig: { serviceIpv4Cidr: "172.20.0.0/16" } })],
+        fail: () => [res(AWS.cluster, "e", { ...eksInputs(), kubernetesNetworkConfig: { serviceIpv4Cidr: "100.64.0.0/16" } })],
+        says: /e: c001-proxy: 100\.64\.0\.0\/16 is not inside a private \(RFC 1918\) block.*; fix: set kubernetesNetworkConfig\.serviceIpv4Cidr/,
+      },
       { policy: "cluster-api-server-restricted", pass: () => [res(AWS.cluster, "e", eksInputs())], fail: () => [res(AWS.cluster, "e", { ...eksInputs(), vpcConfig: { endpointPublicAccess: true } })], says: /e: the API server of c001-proxy is public and open to any address; fix: set vpcConfig.endpointPublicAccess: false/ },
       {
         policy: "cluster-workload-identity",
@@ -281,6 +287,18 @@ describe("policy pack (offline)", function () {
       },
       { what: "overlay mode", policy: "cluster-cilium-no-overlay", resource: "c002-data-plane-aks", apply: (rs) => mutate(rs, "c002-data-plane-aks", (r) => (r.inputs.networkProfile.networkPluginMode = "overlay")) },
       { what: "a public API server without ranges", policy: "cluster-api-server-restricted", resource: "c003-proxy-aks", apply: (rs) => mutate(rs, "c003-proxy-aks", (r) => (r.inputs.apiServerAccessProfile = {})) },
+      {
+        what: "a /30 service range (the cluster DNS address falls outside it)",
+        policy: "cluster-service-range-valid",
+        resource: "c002-proxy-aks",
+        apply: (rs) => mutate(rs, "c002-proxy-aks", (r) => (r.inputs.networkProfile.serviceCidr = "172.20.0.0/30")),
+      },
+      {
+        what: "a public API server whose ranges together are the whole Internet",
+        policy: "cluster-api-server-restricted",
+        resource: "c003-proxy-aks",
+        apply: (rs) => mutate(rs, "c003-proxy-aks", (r) => (r.inputs.apiServerAccessProfile = { authorizedIPRanges: ["0.0.0.0/1", "128.0.0.0/1"] })),
+      },
       {
         what: "an unpinned chart",
         policy: "helm-chart-pinned",

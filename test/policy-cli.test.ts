@@ -37,9 +37,17 @@ describe("cellctl plan with the policy pack", function () {
     const dir = mkdtempSync(path.join(tmpdir(), "cellplane-policy-config-"));
     const lenient = path.join(dir, "lenient.json");
     writeFileSync(lenient, JSON.stringify({ "stateful-resources-protected": "advisory", "cluster-version-pinned": { enforcementLevel: "advisory" } }));
-    const ok = cellctl(["plan", "--dir", "examples/broken", "--stack", "broken-azure", "--policy-config", lenient]);
+    const json = path.join(dir, "plan.json");
+    const ok = cellctl(["plan", "--dir", "examples/broken", "--stack", "broken-azure", "--policy-config", lenient, "--json", json]);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout).to.match(/0 mandatory, \d+ advisory violation/);
+    // Every mandatory policy the config weakens is printed and recorded (issue 12, item 5).
+    expect(ok.stdout).to.include("WARNING: the policy config weakens 2 mandatory policies of the pack (they no longer block):");
+    expect(ok.stdout).to.include("  stateful-resources-protected: mandatory -> advisory").and.to.include("  cluster-version-pinned: mandatory -> advisory");
+    expect(JSON.parse(readFileSync(json, "utf8")).policy.weakened).to.deep.equal([
+      { policy: "cluster-version-pinned", declared: "mandatory", effective: "advisory" },
+      { policy: "stateful-resources-protected", declared: "mandatory", effective: "advisory" },
+    ].sort((a, b) => a.policy.localeCompare(b.policy)));
     const typo = path.join(dir, "typo.json");
     writeFileSync(typo, JSON.stringify({ "stateful-resource-protected": "advisory" }));
     const bad = cellctl(["plan", "--stack", "prod-gcp", "--policy-config", typo]);

@@ -20,6 +20,56 @@ export function cidrProblem(cidr: string): string | null {
   return null;
 }
 
+/** Whether the union of IPv4 blocks is all of 0.0.0.0/0 (`0.0.0.0/1` + `128.0.0.0/1` is; malformed blocks count for nothing). */
+export function coversWholeInternet(cidrs: readonly string[]): boolean {
+  const ranges = cidrs
+    .filter((c) => cidrProblem(c) === null)
+    .map((c) => {
+      const r = IPv4CidrRange.fromCidr(c);
+      return [r.getFirst().getValue(), r.getLast().getValue()] as const;
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let next = 0n; // the lowest address not covered yet
+  for (const [first, last] of ranges) {
+    if (first > next) return false;
+    if (last + 1n > next) next = last + 1n;
+  }
+  return next > 0xffffffffn;
+}
+
+/**
+ * Bounds of the Kubernetes service range that every cloud accepts:
+ * - EKS `serviceIpv4Cidr`: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, between
+ *   /24 and /12 (EKS API reference, KubernetesNetworkConfigRequest);
+ * - AKS `networkProfile.serviceCidr`: smaller than /12, not overlapping 169.254.0.0/16,
+ *   172.30.0.0/16, 172.31.0.0/16 or 192.0.2.0/24 (Microsoft Learn, "Configure Azure CNI
+ *   networking in AKS"), and `dnsServiceIP` (the 10th address) inside it;
+ * - GKE services secondary range: a private range, /27 or larger.
+ * So: RFC 1918, /13 to /24, none of the AKS-reserved blocks.
+ */
+export const SERVICE_CIDR_BOUNDS = {
+  largestPrefix: 13,
+  smallestPrefix: 24,
+  privateBlocks: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+  reserved: ["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"],
+} as const;
+
+/** What is wrong with a Kubernetes service range for the clouds (empty: nothing); `dnsServiceIp` is checked to lie inside when given. */
+export function serviceRangeProblems(serviceCidr: string, dnsServiceIp?: string): string[] {
+  if (cidrProblem(serviceCidr) !== null) return [`${serviceCidr} is not an IPv4 CIDR`];
+  const b = SERVICE_CIDR_BOUNDS;
+  const problems: string[] = [];
+  const prefix = prefixOf(serviceCidr);
+  if (prefix > b.smallestPrefix) problems.push(`a /${prefix} service range is too small: the clouds take /${b.smallestPrefix} at the smallest, and the cluster DNS address (the 10th) must be inside it`);
+  if (prefix < b.largestPrefix) problems.push(`a /${prefix} service range is too large: AKS takes ranges smaller than /12, EKS /12 at the largest`);
+  if (!b.privateBlocks.some((block) => cidrInside(serviceCidr, block))) problems.push(`${serviceCidr} is not inside a private (RFC 1918) block (${b.privateBlocks.join(", ")}), as EKS requires`);
+  for (const reserved of b.reserved) if (cidrsOverlap(serviceCidr, reserved)) problems.push(`${serviceCidr} overlaps ${reserved}, which AKS reserves`);
+  if (dnsServiceIp !== undefined && !IPv4CidrRange.fromCidr(serviceCidr).contains(IPv4CidrRange.fromCidr(`${dnsServiceIp}/32`))) {
+    problems.push(`the cluster DNS address ${dnsServiceIp} is outside the service range ${serviceCidr}`);
+  }
+  return problems;
+}
+
 export function prefixOf(cidr: string): number {
   return Number(IPv4CidrRange.fromCidr(cidr).getPrefix().getValue());
 }

@@ -83,6 +83,8 @@ export type Result<T> = { ok: true; value: T } | { ok: false; problems: Problem[
 export function formatPath(path: readonly (string | number)[]): string {
   if (path.length === 0) return "cellplane:";
   const [head, ...rest] = path;
+  // A head with a namespace is a whole stack-file key (a problem outside `cellplane:`).
+  if (typeof head === "string" && head.includes(":")) return head + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("");
   return `cellplane:${head}` + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("");
 }
 

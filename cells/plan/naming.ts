@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { parse as parseYaml } from "yaml";
 import { Role } from "./model";
 
 /*
@@ -12,6 +13,22 @@ import { Role } from "./model";
 
 /** Cell ids: short, lowercase, DNS- and Azure-pool-safe; they become part of every name. */
 export const CELL_ID_PATTERN = /^[a-z][a-z0-9]{1,7}$/;
+
+/**
+ * Why `id` cannot be a cell id, or null. Besides the pattern, an id must stay a
+ * string when YAML reads it back: ids are written as plain scalars into the stack
+ * file (`cellctl:retiredCells: [true]`), and YAML 1.1 (and 1.2 for `true`, `false`,
+ * `null`) turns words like `true`, `no`, `on`, `null` into booleans or null, after
+ * which the stack file no longer holds the id.
+ */
+export function cellIdProblem(id: string): string | null {
+  if (!CELL_ID_PATTERN.test(id)) return `"${id}" is not a valid cell id: use 2-8 lowercase letters and digits starting with a letter, e.g. c004`;
+  for (const version of ["1.1", "1.2"] as const) {
+    const read = parseYaml(id, { version });
+    if (typeof read !== "string") return `cell id "${id}" reads as ${JSON.stringify(read)} (a ${read === null ? "null" : typeof read}), not a string, in YAML ${version}: the stack file would lose it`;
+  }
+  return null;
+}
 
 /** Short role codes for names with tight limits (AKS pool names are 12 characters). */
 export const ROLE_CODE: Record<Role, string> = {

@@ -1,4 +1,5 @@
 import { PolicyResource } from "@pulumi/policy";
+import { coversWholeInternet } from "../../cells/plan/ipplan";
 import { Cloud } from "../../cells/plan/model";
 import { at, bool, num, oneOrMany, Props, record, records, str, stringMap, strings } from "../lib/props";
 import { Subject, subjectOf, ViewTable, viewsOf } from "../lib/policy";
@@ -22,6 +23,7 @@ export interface ClusterHints {
   auditLogging: string;
   secretsEncryption: string;
   version: string;
+  serviceRange: string;
 }
 
 export interface ClusterView {
@@ -38,6 +40,8 @@ export interface ClusterView {
   privateApi: boolean;
   /** Sources allowed to the public endpoint; null when the endpoint is open to any address. */
   apiRanges: string[] | null;
+  /** The Kubernetes service range and cluster DNS address as given; null when the cloud's default applies. */
+  serviceRange: { cidr: string; dnsIp?: string } | null;
   oidcIssuer: boolean;
   /** Workload identity is on; "stack" when it is proven by other resources (EKS: an IAM OIDC provider or the pod identity agent). */
   workloadIdentity: boolean | "stack";
@@ -78,6 +82,7 @@ const AKS_HINTS: ClusterHints = {
   auditLogging: "add a monitor DiagnosticSetting on the cluster (resourceUri = cluster id) with the kube-audit-admin category enabled",
   secretsEncryption: "enable securityProfile.azureKeyVaultKms with a Key Vault key (KMS etcd encryption)",
   version: "set kubernetesVersion to a version such as 1.33 and autoUpgradeProfile.upgradeChannel to patch or node-image",
+  serviceRange: "set networkProfile.serviceCidr to a private /13../24 outside the VNET and the AKS-reserved blocks, and dnsServiceIP inside it (cellplane:serviceCidr)",
 };
 
 const EKS_HINTS: ClusterHints = {
@@ -88,6 +93,7 @@ const EKS_HINTS: ClusterHints = {
   auditLogging: "set enabledClusterLogTypes to include audit (and api, authenticator)",
   secretsEncryption: "set encryptionConfig {provider: {keyArn}, resources: [secrets]} with a KMS key",
   version: "set version to a Kubernetes version such as 1.33",
+  serviceRange: "set kubernetesNetworkConfig.serviceIpv4Cidr to a private /12../24 outside the VPC (cellplane:serviceCidr)",
 };
 
 const GKE_HINTS: ClusterHints = {
@@ -98,14 +104,15 @@ const GKE_HINTS: ClusterHints = {
   auditLogging: "keep loggingService on and loggingConfig.enableComponents including APISERVER",
   secretsEncryption: "set databaseEncryption {state: ENCRYPTED, keyName: <Cloud KMS key>}",
   version: "set minMasterVersion to a version such as 1.33 and hold the minor version with a NO_MINOR_UPGRADES maintenance exclusion (cellplane:maintenance.upgradeChannel patch)",
+  serviceRange: "set ipAllocationPolicy.servicesIpv4CidrBlock to a private range outside the VPC (cellplane:serviceCidr)",
 };
 
 /** Kubernetes versions as the clouds take them: "1.33", "1.33.2", GKE's "1.33.2-gke.1200". */
 export const PINNED_VERSION = /^\d+\.\d+(\.\d+)?(-gke\.\d+)?$/;
 
-/** A public endpoint is open when it lists no ranges or lists one that is everything. */
+/** A public endpoint is open when it lists no ranges, or ranges that together are everything (`0.0.0.0/1` + `128.0.0.0/1` too). */
 function openWhen(ranges: string[]): string[] | null {
-  return ranges.length === 0 || ranges.some((r) => r === "0.0.0.0/0" || r === "::/0") ? null : ranges;
+  return ranges.length === 0 || ranges.some((r) => r === "0.0.0.0/0" || r === "::/0") || coversWholeInternet(ranges) ? null : ranges;
 }
 
 function aksPool(p: Props, fallbackName: string): PoolView {
@@ -136,6 +143,7 @@ function aks({ props: p, name }: Subject): ClusterView {
     dataplaneDetail: `networkPlugin ${np.networkPlugin ?? "unset"}, networkDataplane ${np.networkDataplane ?? "unset"}, networkPolicy ${np.networkPolicy ?? "unset"}${mode ? `, networkPluginMode ${mode}` : ""}${podCidr ? `, podCidr ${podCidr}` : ""}`,
     privateApi: at(p, "apiServerAccessProfile", "enablePrivateCluster") === true,
     apiRanges: openWhen(strings(at(p, "apiServerAccessProfile", "authorizedIPRanges"))),
+    serviceRange: str(np.serviceCidr) ? { cidr: str(np.serviceCidr) as string, dnsIp: str(np.dnsServiceIP) } : null,
     oidcIssuer: at(p, "oidcIssuerProfile", "enabled") === true,
     workloadIdentity: at(p, "securityProfile", "workloadIdentity", "enabled") === true,
     localAccounts: p.disableLocalAccounts !== true,
@@ -161,6 +169,7 @@ function eks({ props: p, name }: Subject): ClusterView {
     dataplaneDetail: `bootstrapSelfManagedAddons ${String(p.bootstrapSelfManagedAddons ?? "unset (true)")} installs the VPC CNI and kube-proxy`,
     privateApi: at(p, "vpcConfig", "endpointPublicAccess") === false,
     apiRanges: openWhen(strings(at(p, "vpcConfig", "publicAccessCidrs"))),
+    serviceRange: str(at(p, "kubernetesNetworkConfig", "serviceIpv4Cidr")) ? { cidr: str(at(p, "kubernetesNetworkConfig", "serviceIpv4Cidr")) as string } : null,
     // Every EKS cluster has an OIDC issuer; using it takes an IAM OIDC provider or the pod identity agent.
     oidcIssuer: true,
     workloadIdentity: "stack",
@@ -199,6 +208,7 @@ function gke({ props: p, name }: Subject): ClusterView {
     dataplaneDetail: `datapathProvider ${str(p.datapathProvider) ?? "unset (legacy)"}, networkingMode ${networking ?? "unset"}`,
     privateApi: at(p, "privateClusterConfig", "enablePrivateEndpoint") === true,
     apiRanges: authorized ? openWhen(records(authorized.cidrBlocks).flatMap((b) => oneOrMany(b.cidrBlock))) : null,
+    serviceRange: str(at(p, "ipAllocationPolicy", "servicesIpv4CidrBlock")) ? { cidr: str(at(p, "ipAllocationPolicy", "servicesIpv4CidrBlock")) as string } : null,
     oidcIssuer: str(at(p, "workloadIdentityConfig", "workloadPool")) !== undefined,
     workloadIdentity: str(at(p, "workloadIdentityConfig", "workloadPool")) !== undefined,
     localAccounts: at(p, "masterAuth", "clientCertificateConfig", "issueClientCertificate") === true,
