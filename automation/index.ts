@@ -28,3 +28,5 @@ export * from "./progress";
 export * from "./pulumi";
 export * from "./regions";
 export * from "./retry";
+export * from "./services";
+export * from "./servicesPulumi";

@@ -5,6 +5,8 @@ import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
 import { StackBackend } from "./backend";
 import { ADDING_CELLS_KEY, AddCellRequest, addingCells, cellKey, CellSummary, ConfigWrite, configKey, describeRegion, prepareAddCell, RETIRED_CELLS_KEY, retiredCells } from "./cells";
 import { InMemoryLease, StackLease } from "./lease";
+import { PulumiStack } from "./pulumi";
+import { recordsOf, ServiceStackFiles, ServiceStacks } from "./services";
 import { InfraError, translatePulumiError, UserError } from "./errors";
 import { assertInsideCell, createsRegion, isChange, isInCell, leavesAddedCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
@@ -104,6 +106,12 @@ export interface RetireCellOptions extends OperationOptions {
    * resource unprotected is reported in the result.
    */
   unprotect?: boolean;
+  /**
+   * The region's tenant service stacks: phase 2 refuses while any service still runs
+   * in the cell (destroying the cell's data-plane cluster would take them down).
+   * Default: the service stack files beside a `PulumiStack`'s project; none otherwise.
+   */
+  services?: Pick<ServiceStacks, "list">;
 }
 
 /** Policy packs from `CELLPLANE_POLICY_PACK`, resolved against the working directory. */
@@ -397,7 +405,17 @@ async function retireCellLeased(stack: StackBackend, id: string, options: Retire
     return result;
   }
 
-  // Phase 2.
+  // Phase 2. Services first: a cell is retired once its services have moved or gone.
+  const services = options.services ?? (stack instanceof PulumiStack ? new ServiceStackFiles(stack.workDir) : undefined);
+  if (services) {
+    const inCell = recordsOf(await services.list(stack.name)).summaries.filter((sv) => sv.cell === id);
+    if (inCell.length > 0) {
+      throw new UserError(
+        `cell ${id} still runs ${inCell.length} service(s): ${inCell.map((sv) => sv.id).join(", ")}; destroying it would take them down\n` +
+          `  fix: move or remove them first (\`cellctl services remove --stack ${stack.name} --id <id>\`), then retire again with --force`,
+      );
+    }
+  }
   const mine = (await stack.listResources()).filter((r) => isInCell(r.urn, id));
   const protectedUrns = mine.filter((r) => r.protect).map((r) => r.urn);
   if (protectedUrns.length > 0 && !unprotect) {

@@ -6,8 +6,10 @@ import { BlastRadiusError, engineMessage, InfraError, openStack, UserError } fro
 import { listStacks, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
+import { parseServiceStackName } from "../cells/plan/services";
 import { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv, untilAborted } from "./cells";
+import { addServiceCommands } from "./services";
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
 
 /*
@@ -75,6 +77,7 @@ export function buildCli(env: CliEnv = processEnv()): Command {
     });
 
   addCellCommands(program, env);
+  addServiceCommands(program, env);
   return program;
 }
 
@@ -84,7 +87,8 @@ export function buildCli(env: CliEnv = processEnv()): Command {
  * must name one.
  */
 export function onlyStack(dir: string | undefined): string {
-  const stacks = listStacks(dir ? path.resolve(dir) : PROJECT_DIR);
+  // Region stacks only: tenant service stacks (`<region>-svc-<id>`) sit beside them.
+  const stacks = listStacks(dir ? path.resolve(dir) : PROJECT_DIR).filter((s) => parseServiceStackName(s) === null);
   if (stacks.length === 1) return stacks[0];
   throw new UserError(
     stacks.length === 0
@@ -131,7 +135,7 @@ export async function main(argv: string[], env?: CliEnv): Promise<number> {
     await buildCli(io).parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
-    const json = argv[0] === "cells" && argv.includes("--json");
+    const json = (argv[0] === "cells" || argv[0] === "services") && argv.includes("--json");
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok;
       if (json) io.stdout.write(JSON.stringify({ error: { exitCode: EXIT.user, kind: "user", message: err.message.replace(/^error: /, "") } } satisfies JsonError, null, 2) + "\n");

@@ -39,7 +39,8 @@ export class StrictMocks implements pulumi.runtime.Mocks {
     }
     if (type.startsWith("pulumi:providers:")) {
       // Explicit providers (one Kubernetes provider per cluster). Only packages we use.
-      if (type !== "pulumi:providers:kubernetes") throw new Error(`strict mocks: unexpected provider ${type}`);
+      // Explicit cloud providers: a tenant service's provider per pool subscription.
+      if (type !== "pulumi:providers:kubernetes" && !BY_PACKAGE.has(type.slice("pulumi:providers:".length))) throw new Error(`strict mocks: unexpected provider ${type}`);
       return { id: mockGuid(`${type}/${name}`), state: { ...inputs } };
     }
     const cloud = BY_PACKAGE.get(packageOf(type));

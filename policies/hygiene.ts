@@ -27,6 +27,9 @@ export const NOT_TAGGABLE: ReadonlySet<string> = new Set([
   AZURE.maintenance,
   AZURE.diagnosticSetting,
   AZURE.dnsRecordSet,
+  // Sub-resources of a storage account: ARM takes no tags on them (the account carries them).
+  AZURE.blobServiceProperties,
+  AZURE.blobContainer,
   AWS.route,
   AWS.routeTableAssociation,
   AWS.securityGroupRule,
@@ -191,6 +194,7 @@ const PROTECTED: Readonly<Record<string, string>> = {
   [GCP.network]: "a cell network",
   [AZURE.resourceGroup]: "a resource group (deleting it deletes everything in it)",
   [AZURE.storageAccount]: "storage",
+  [AZURE.blobContainer]: "a tenant's data container",
   [AWS.bucket]: "storage",
   [AWS.bucketV2]: "storage",
   [GCP.bucket]: "storage",

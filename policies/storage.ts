@@ -22,7 +22,9 @@ export interface StorageView {
   weakTls: string | null;
   /** Why data is not encrypted at rest, or null. */
   unencrypted: string | null;
-  fixes: { publicAccess: string; tls: string; encryption: string };
+  /** Why any network can reach the storage endpoint (no deny-by-default network rules), or null; null where the cloud's view does not judge it yet. */
+  openNetwork: string | null;
+  fixes: { publicAccess: string; tls: string; encryption: string; network: string };
 }
 
 const STORAGE_TYPES = [AZURE.storageAccount, AWS.bucket, AWS.bucketV2, GCP.bucket];
@@ -39,7 +41,12 @@ function azureAccount(r: PolicyResource): StorageView {
     weakTls:
       p.enableHttpsTrafficOnly === false ? "enableHttpsTrafficOnly is false" : tls === "TLS1_2" || tls === "TLS1_3" ? null : `minimumTlsVersion is ${tls ?? "unset (TLS1_0 on older API versions)"}`,
     unencrypted: blob === false || file === false ? "encryption.services disables blob or file encryption" : null,
+    openNetwork:
+      str(p.publicNetworkAccess) === "Disabled" || str(at(p, "networkRuleSet", "defaultAction")) === "Deny"
+        ? null
+        : `networkRuleSet.defaultAction is ${str(at(p, "networkRuleSet", "defaultAction")) ?? "unset (Allow)"} and public network access is on, so every network reaches the account`,
     fixes: {
+      network: "set networkRuleSet.defaultAction: Deny with virtualNetworkRules for the subnets that need the data (service endpoint), or publicNetworkAccess: Disabled with a private endpoint",
       publicAccess: "set allowBlobPublicAccess: false",
       tls: "set minimumTlsVersion: TLS1_2 and enableHttpsTrafficOnly: true",
       encryption: "leave encryption.services enabled (Microsoft- or customer-managed keys)",
@@ -87,7 +94,9 @@ function awsBuckets(index: StackIndex): StorageView[] {
       publicAccess: acl.startsWith("public-") ? `acl is ${acl}` : fullyBlocked ? null : "no BucketPublicAccessBlock with all four blocks on",
       weakTls: deniesPlainHttp(r.props.policy) || deniesPlainHttp(find(policies)?.props.policy) ? null : "no bucket policy denies requests without TLS (aws:SecureTransport false)",
       unencrypted: inlineSse || find(encryptions) ? null : "no server-side encryption configuration",
+      openNetwork: null,
       fixes: {
+        network: "",
         publicAccess: "add an aws.s3.BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true, and no public ACL",
         tls: 'add a bucket policy that denies s3:* when "aws:SecureTransport" is "false" (S3 negotiates TLS 1.2 or newer)',
         encryption: "add an aws.s3.BucketServerSideEncryptionConfiguration (aws:kms with the cell's key, or AES256)",
@@ -104,7 +113,8 @@ function gcpBucket(r: PolicyResource): StorageView {
     // Cloud Storage serves HTTPS only and encrypts every object at rest (Google-managed or CMEK).
     weakTls: null,
     unencrypted: null,
-    fixes: { publicAccess: 'set publicAccessPrevention: "enforced" and uniformBucketLevelAccess: true', tls: "", encryption: "" },
+    openNetwork: null,
+    fixes: { publicAccess: 'set publicAccessPrevention: "enforced" and uniformBucketLevelAccess: true', tls: "", encryption: "", network: "" },
   };
 }
 
@@ -167,4 +177,59 @@ export const storageEncryptedAtRest = storageRule(
   (v) => v.fixes.encryption,
 );
 
-export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest];
+export const storageNetworkRestricted = storageRule(
+  {
+    name: "storage-network-restricted",
+    description:
+      "Storage answers only the networks that need it: deny by default, then the cell's data-plane subnets (Azure: networkRuleSet.defaultAction Deny with service-endpoint rules, or public network access disabled with a private endpoint). Fix: the network rule named in the message.",
+    enforcementLevel: "mandatory",
+  },
+  (v) => v.openNetwork,
+  (v) => v.fixes.network,
+);
+
+/**
+ * Built-in Azure roles that read or write storage data (blobs, queues, tables,
+ * files), by role definition GUID: who holds one of these on an account can read
+ * the tenant's data.
+ * https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
+ */
+const AZURE_STORAGE_DATA_ROLES: Readonly<Record<string, string>> = {
+  "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+  "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+  "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+  "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+  "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+  "69566ab7-960f-475b-8e7c-b3118f30c6bd": "Storage File Data Privileged Contributor",
+};
+
+/** One tenant, one key: a storage account's data is granted to exactly one identity. */
+export const storageSingleGrantee = stackRule({
+  name: "storage-single-grantee",
+  description:
+    "Each storage account's data is granted to exactly one identity, on that account (a tenant service's own identity): no second principal on it, and no data role on a resource group or subscription that holds it. Fix: remove the other grants; give each service its own account and identity.",
+  enforcementLevel: "mandatory",
+  appliesTo: [AZURE.storageAccount, AZURE.roleAssignment],
+  check(index, { report }) {
+    const accounts = index.ofType(AZURE.storageAccount).filter((a) => typeof a.props.id === "string");
+    const grants = index.ofType(AZURE.roleAssignment).flatMap((g) => {
+      const role = str(g.props.roleDefinitionId)?.split("/").pop()?.toLowerCase() ?? "";
+      const scope = str(g.props.scope)?.toLowerCase();
+      return AZURE_STORAGE_DATA_ROLES[role] && scope ? [{ g, role: AZURE_STORAGE_DATA_ROLES[role], scope, principal: str(g.props.principalId) ?? "(unknown)" }] : [];
+    });
+    for (const a of accounts) {
+      const id = (a.props.id as string).toLowerCase();
+      const on = grants.filter((x) => x.scope === id || x.scope.startsWith(`${id}/`));
+      const above = grants.filter((x) => id.startsWith(`${x.scope}/`));
+      for (const x of above) {
+        report(x.g.urn, violation(x.g.name, `${x.role} on ${x.scope} reaches the data of ${a.name} and every other account under that scope`, "grant storage data roles on one storage account, never on its resource group or subscription"));
+      }
+      const principals = [...new Set(on.map((x) => x.principal))];
+      if (principals.length > 1) {
+        report(a.urn, violation(a.name, `its data is granted to ${principals.length} principals (${on.map((x) => `${x.g.name}: ${x.role}`).join(", ")})`, "keep exactly one identity per account: the service's own"));
+      }
+    }
+  },
+});
+
+export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest, storageNetworkRestricted, storageSingleGrantee];

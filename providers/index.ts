@@ -11,6 +11,8 @@ export interface CloudHome {
   load(): Promise<CloudProvider>;
   /** Its strict mocks (no SDK loaded), for the offline runner. */
   mocks: CloudMocks;
+  /** Whether a tenant service's storage holds data, from the service stack's outputs (loaded on demand); absent until the cloud builds services. */
+  serviceData?: () => Promise<(outputs: Record<string, unknown>) => Promise<boolean>>;
 }
 
 /**
@@ -18,7 +20,11 @@ export interface CloudHome {
  * cells/plan/clouds/index.ts (the pure face), adding a cloud is two rows and two folders.
  */
 export const CLOUD_HOMES: Record<Cloud, CloudHome> = {
-  azure: { load: async () => (await import("./azure")).azureProvider, mocks: azureMocks },
+  azure: {
+    load: async () => (await import("./azure")).azureProvider,
+    mocks: azureMocks,
+    serviceData: async () => (await import("./azure/serviceData")).azureStorageHoldsData,
+  },
   aws: { load: async () => (await import("./aws")).awsProvider, mocks: awsMocks },
   gcp: { load: async () => (await import("./gcp")).gcpProvider, mocks: gcpMocks },
 };

@@ -143,6 +143,39 @@ export interface BuildCellArgs {
   parent: pulumi.ComponentResource;
 }
 
+/** Everything a cloud needs to build one tenant service's storage and identity (the service program). */
+export interface ServiceContext {
+  /** The region stack and the service's own stack. */
+  regionStack: string;
+  stack: string;
+  /** Service id (`s0001`): part of names and URNs. */
+  id: string;
+  cell: string;
+  /** The cloud region (`eastus2`). */
+  location: string;
+  /** The pool member (Azure subscription) holding the service's resources, when the cloud has a pool. */
+  poolMember?: string;
+  protect: boolean;
+  tags: Record<string, string>;
+  /** The cell's data-plane cluster: the issuer its service accounts' tokens carry. */
+  oidcIssuerUrl: string;
+  /** The cell's data-plane node and pod subnets (cloud ids): the only networks that may reach the storage. */
+  dataPlaneSubnetIds: string[];
+  /** Namespace and service account of the service in the data-plane cluster. */
+  namespace: string;
+  serviceAccount: string;
+}
+
+/** What a service's cloud resources hand the Kubernetes side and the stack outputs. */
+export interface ServiceCloudResources {
+  /** Labels and annotations that bind the service account (and its pods) to the service's identity. */
+  workloadIdentity: WorkloadIdentity;
+  /** Where the data lives (e.g. the blob endpoint and container). */
+  storage: { account: pulumi.Output<string>; accountId: pulumi.Output<string>; endpoint: pulumi.Output<string>; container: string };
+  /** Where the resources are (subscription, resource group), for the operator. */
+  location: Record<string, pulumi.Output<string> | string>;
+}
+
 export interface CloudProvider {
   cloud: Cloud;
   /**
@@ -158,4 +191,10 @@ export interface CloudProvider {
    * each other, and a cell's clusters never wait on each other.
    */
   buildCell(args: BuildCellArgs): CellInfra;
+  /**
+   * One tenant service's dedicated storage and identity (the service program, one
+   * stack per service). Absent on a cloud whose service build face is not written:
+   * the service program refuses with a clear error before registering anything.
+   */
+  buildService?(ctx: ServiceContext, parent: pulumi.ComponentResource): ServiceCloudResources;
 }

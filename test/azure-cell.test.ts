@@ -70,6 +70,13 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     }
   });
 
+  it("declares the Microsoft.Storage service endpoint on every data-plane subnet and no other (tenant storage admits only those)", () => {
+    for (const subnet of of(run, "network:Subnet")) {
+      const dataPlane = /^c\d+-data-plane-z\d-(nodes|pods)$/.test(subnet.name);
+      expect(subnet.inputs.serviceEndpoints, subnet.name).to.deep.equal(dataPlane ? [{ service: "Microsoft.Storage" }] : []);
+    }
+  });
+
   it("sets the AKS network profile for managed Cilium without overlay", () => {
     for (const c of of(run, "containerservice:ManagedCluster")) {
       expect(c.inputs.networkProfile, c.name).to.deep.equal({

@@ -13,7 +13,7 @@ import { PROJECT_DIR } from "../offline/stackfile";
 
 /** A cloud's homes: its pure face and its build face. */
 const HOMES: Record<Cloud, string[]> = {
-  azure: ["cells/plan/clouds/azure.ts", "providers/azure/"],
+  azure: ["cells/plan/clouds/azure.ts", "cells/plan/clouds/azureServices.ts", "providers/azure/"],
   aws: ["cells/plan/clouds/aws.ts", "providers/aws/"],
   gcp: ["cells/plan/clouds/gcp.ts", "providers/gcp/"],
 };
@@ -27,7 +27,7 @@ export const CLOUD_NAME_EXCEPTIONS: Record<string, string> = {
 };
 
 /** What is scanned: the program, its tools and the pack. Tests are not: they drive every cloud's example stack. */
-const ROOTS = ["index.ts", "cells", "components", "providers", "policies", "automation", "offline", "bin", "eslint.config.mjs"];
+const ROOTS = ["index.ts", "cells", "components", "providers", "services", "policies", "automation", "offline", "bin", "eslint.config.mjs"];
 
 function sourceFiles(rel: string): string[] {
   const abs = path.join(PROJECT_DIR, rel);

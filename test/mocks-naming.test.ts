@@ -12,8 +12,8 @@ describe("strict mocks", () => {
   });
 
   it("throws on an Azure resource type without an id format", () => {
-    expect(() => mocks.newResource({ type: "azure-native:storage:StorageAccount", name: "x", inputs: { resourceGroupName: "rg" }, custom: true })).to.throw(
-      "no mock for resource type azure-native:storage:StorageAccount; add one to providers/azure/mocks.ts",
+    expect(() => mocks.newResource({ type: "azure-native:storage:FileShare", name: "x", inputs: { resourceGroupName: "rg" }, custom: true })).to.throw(
+      "no mock for resource type azure-native:storage:FileShare; add one to providers/azure/mocks.ts",
     );
   });
 

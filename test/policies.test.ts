@@ -32,6 +32,21 @@ function mutate(rs: readonly RecordedResource[], name: string, fn: (r: Rec, all:
 }
 
 // ---------------------------------------------------------------------------
+// A tenant service's storage account and its grants (one per principal given).
+
+const BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+const SVC_RG = "/subscriptions/6a1f0c52-8d3e-4b7a-9f21-0e5c7d8b9a01/resourceGroups/rg-cellplane-eastus2-svc-s0001";
+const SVC_ACCOUNT = `${SVC_RG}/providers/Microsoft.Storage/storageAccounts/sts0001abc`;
+function serviceGrants(principals: string[]): RecordedResource[] {
+  return [
+    res(AZURE.storageAccount, "s0001-storage", { accountName: "sts0001abc" }, { id: SVC_ACCOUNT }),
+    ...principals.map((p, i) =>
+      res(AZURE.roleAssignment, `s0001-grant-${i}`, { scope: SVC_ACCOUNT, principalId: p, roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${BLOB_CONTRIBUTOR}` }),
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------------------
 // AWS and GCP cells as their providers would register them (ids as the mocks make them).
 
 const awsSubnet = (name: string, az: string, cidr: string) => res(AWS.subnet, name, { vpcId: "vpc-1", cidrBlock: cidr, availabilityZoneId: az, tags: { stack: "t", cell: "c001" } }, { id: `subnet-${name}` });
@@ -186,6 +201,24 @@ describe("policy pack (offline)", function () {
         pass: () => [res(AWS.bucket, "b", { bucket: "b" }, { id: "b" }), res(AWS.bucketEncryption, "b-sse", { bucket: "b", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }] })],
         fail: () => [res(AWS.bucket, "b", { bucket: "b" }, { id: "b" })],
         says: /no server-side encryption configuration/,
+      },
+      {
+        policy: "storage-network-restricted",
+        pass: () => [res(AZURE.storageAccount, "s", { networkRuleSet: { defaultAction: "Deny", virtualNetworkRules: [{ virtualNetworkResourceId: "/subscriptions/x/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/data-plane-z1-pods" }] } })],
+        fail: () => [res(AZURE.storageAccount, "s", { networkRuleSet: { defaultAction: "Allow" } })],
+        says: /s: networkRuleSet\.defaultAction is Allow and public network access is on/,
+      },
+      {
+        policy: "storage-single-grantee",
+        pass: () => serviceGrants(["p1"]),
+        fail: () => serviceGrants(["p1", "p2"]),
+        says: /s0001-storage: its data is granted to 2 principals/,
+      },
+      {
+        policy: "storage-single-grantee",
+        pass: () => serviceGrants(["p1"]),
+        fail: () => [...serviceGrants(["p1"]), res(AZURE.roleAssignment, "rg-wide", { scope: SVC_RG, principalId: "p9", roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${BLOB_CONTRIBUTOR}` })],
+        says: /rg-wide: Storage Blob Data Contributor on .* reaches the data of s0001-storage/,
       },
       { policy: "helm-chart-pinned", pass: () => [res(K8S.helmRelease, "c001-proxy-istiod", { chart: "istiod", version: "1.30.1", repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" } })], fail: () => [res(K8S.helmRelease, "x", { chart: "istiod", version: "1.30.x", repositoryOpts: { repo: "https://example.com/charts" } })], says: /x: chart istiod has version "1\.30\.x", not an exact version/ },
       { policy: "required-tags", pass: () => [aks()], fail: () => [{ ...aks(), inputs: { ...aks().inputs, tags: { stack: "prod-azure", cell: "c001" } } }], says: /c001-proxy-aks: tags lack role; fix: add role: <proxy>/ },

@@ -17,6 +17,7 @@ export const COMPONENT_TYPES = {
   region: "cellplane:cells:Region",
   cell: "cellplane:cells:Cell",
   clusterPlatform: "cellplane:platform:ClusterPlatform",
+  service: "cellplane:services:Service",
 } as const;
 export type Cloud = (typeof CLOUDS)[number];
 

@@ -22,6 +22,8 @@ export const AZURE = {
   roleAssignment: "azure-native:authorization:RoleAssignment",
   roleDefinition: "azure-native:authorization:RoleDefinition",
   storageAccount: "azure-native:storage:StorageAccount",
+  blobServiceProperties: "azure-native:storage:BlobServiceProperties",
+  blobContainer: "azure-native:storage:BlobContainer",
   dnsZone: "azure-native:dns:Zone",
   dnsRecordSet: "azure-native:dns:RecordSet",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",

@@ -7,6 +7,7 @@ import { buildCellKms } from "./kms";
 import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
 import { buildAzureNetwork, buildResourceGroup } from "./network";
+import { buildAzureService } from "./service";
 
 /*
  * Azure's build face: a DNS zone per region; per cell a resource group, VNET +
@@ -38,4 +39,5 @@ export const azureProvider: CloudProvider = {
   buildsResources: true,
   buildRegionDns: buildAzureRegionDns,
   buildCell: buildAzureCell,
+  buildService: buildAzureService,
 };

@@ -30,6 +30,9 @@ const AZURE_IDS: Record<string, (i: MockInputs, name: string) => string> = {
   "azure-native:keyvault:Key": (i) => `${rg(i)}/providers/Microsoft.KeyVault/vaults/${i.vaultName}/keys/${i.keyName}`,
   "azure-native:operationalinsights:Workspace": (i) => `${rg(i)}/providers/Microsoft.OperationalInsights/workspaces/${i.workspaceName}`,
   "azure-native:monitor:DiagnosticSetting": (i) => `${i.resourceUri}/providers/Microsoft.Insights/diagnosticSettings/${i.name}`,
+  "azure-native:storage:StorageAccount": (i) => `${rg(i)}/providers/Microsoft.Storage/storageAccounts/${i.accountName}`,
+  "azure-native:storage:BlobServiceProperties": (i) => `${rg(i)}/providers/Microsoft.Storage/storageAccounts/${i.accountName}/blobServices/default`,
+  "azure-native:storage:BlobContainer": (i) => `${rg(i)}/providers/Microsoft.Storage/storageAccounts/${i.accountName}/blobServices/default/containers/${i.containerName}`,
   "azure-native:containerservice:MaintenanceConfiguration": (i) =>
     `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}/maintenanceConfigurations/${i.configName}`,
 };
@@ -58,6 +61,7 @@ const AZURE_OUTPUTS: Record<string, (i: MockInputs, id: string) => MockInputs> =
     keyUri: `https://${i.vaultName}.vault.azure.net/keys/${i.keyName}`,
     keyUriWithVersion: `https://${i.vaultName}.vault.azure.net/keys/${i.keyName}/${hex(id, 32)}`,
   }),
+  "azure-native:storage:StorageAccount": (i) => ({ primaryEndpoints: { blob: `https://${i.accountName}.blob.core.windows.net/`, dfs: `https://${i.accountName}.dfs.core.windows.net/` } }),
   "azure-native:dns:Zone": (i) => ({ nameServers: [1, 2, 3, 4].map((n) => `ns${n}-0${n}.azure-dns.com.`), zoneName: i.zoneName }),
 };
 

@@ -134,6 +134,10 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
         // AKS delegates pod subnets when it first uses them; declaring it avoids a perpetual diff.
         delegations: s.kind === "pods" ? [{ name: "aks-pods", serviceName: "Microsoft.ContainerService/managedClusters" }] : [],
         privateEndpointNetworkPolicies: "Disabled",
+        // Tenant services' storage accounts admit only their cell's data-plane subnets
+        // (providers/azure/service.ts), through the Microsoft.Storage service endpoint.
+        // Pods egress from their own VNET IPs, so pod subnets need it as much as nodes.
+        serviceEndpoints: s.role === "data-plane" ? [{ service: "Microsoft.Storage" }] : [],
       },
       { ...o, dependsOn: previous ? [previous] : [] },
     );

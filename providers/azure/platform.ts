@@ -10,7 +10,7 @@ import { AzureNetwork } from "./network";
 import { roleAssignment } from "./rbac";
 
 /** Audience AKS workload identity exchanges service-account tokens for. */
-const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
+export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 
 /**
  * Workload identity of a cluster's DNS-writing add-ons: one user-assigned identity

@@ -12,6 +12,8 @@ export const BUILT_IN_ROLES = {
   keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
   /** "DNS Zone Contributor": manage records of a zone, nothing else. */
   dnsZoneContributor: "befefa01-2a29-4197-83a8-272ff33ce314",
+  /** "Storage Blob Data Contributor": read, write and delete blobs and containers of the scope, nothing else. */
+  storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 } as const;
 
 export interface RoleAssignmentArgs {
@@ -27,17 +29,19 @@ export interface RoleAssignmentArgs {
   principalId: pulumi.Input<string>;
   /** Default ServicePrincipal (managed identities). */
   principalType?: pulumi.Input<string>;
+  /** The subscription of the scope, when known: no client-config invoke (a service in a pool subscription knows its own). */
+  subscriptionId?: string;
 }
 
 /** A built-in role on one scope for one principal. */
 export function roleAssignment(name: string, a: RoleAssignmentArgs, opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource }): authorization.RoleAssignment {
-  const client = authorization.getClientConfigOutput({ parent: opts.parent });
+  const subscriptionId = a.subscriptionId ?? authorization.getClientConfigOutput({ parent: opts.parent }).subscriptionId;
   return new authorization.RoleAssignment(
     name,
     {
       roleAssignmentName: stableGuid(a.meaning),
       scope: a.scope,
-      roleDefinitionId: pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[a.role]}`,
+      roleDefinitionId: pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLES[a.role]}`,
       principalId: a.principalId,
       principalType: a.principalType ?? "ServicePrincipal",
     },

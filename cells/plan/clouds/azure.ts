@@ -2,6 +2,8 @@ import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules } from "./types";
+// Tenant services (subscription pool): its own file, composed here.
+import { azureServicePool, checkSubscriptionPool, NO_POOL_FIX, subscriptionPoolSchema } from "./azureServices";
 
 /*
  * Azure's pure face: subnet and pool rules, physical-name rules, VM defaults and
@@ -67,12 +69,18 @@ export const azureConfigSchema = z
     auditLogRetentionDays: count(30, 730).default(AZURE_DEFAULTS.auditLogRetentionDays),
     deployerPrincipalId: z.uuid({ error: "must be an Entra ID object id (a GUID)" }).optional(),
     deployerPrincipalType: z.enum(["Group", "ServicePrincipal", "User"]).default(AZURE_DEFAULTS.deployerPrincipalType),
+    // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+    subscriptionPool: subscriptionPoolSchema.optional(),
   })
   .prefault({});
 
 export type AzureSettings = z.output<typeof azureConfigSchema>;
 
 function checkAzureConfig(raw: unknown): Problem[] {
+  return [...checkDeployer(raw), ...checkSubscriptionPool((raw as { subscriptionPool?: unknown } | undefined)?.subscriptionPool)];
+}
+
+function checkDeployer(raw: unknown): Problem[] {
   if ((raw as { deployerPrincipalId?: unknown } | undefined)?.deployerPrincipalId !== undefined) return [];
   return [
     {
@@ -88,6 +96,13 @@ export const azure: CloudFace<typeof azureConfigSchema> = {
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
   config: { schema: azureConfigSchema, check: checkAzureConfig },
+  // --- tenant services (cells/plan/clouds/azureServices.ts) ---
+  services: {
+    pool(settings) {
+      if (!settings.subscriptionPool) throw new Error(`an Azure region places services in a subscription pool, and cellplane:azure.subscriptionPool is not set\n  fix: ${NO_POOL_FIX}`);
+      return azureServicePool(settings.subscriptionPool);
+    },
+  },
 };
 
 /** The `cellplane:azure` settings of a validated Azure region config (validation always sets them). */

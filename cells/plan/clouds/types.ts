@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
+import type { ServicePool } from "../placement";
 
 /*
  * The pure face of a cloud: what it imposes on the IP plan, on names and on
@@ -62,4 +63,11 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
   config: CloudConfigSlice<S>;
+  /**
+   * Tenant services: the pool of accounts services are spread over (Azure's
+   * subscription pool), from the cloud's validated slice. Absent: no pool, services
+   * go in the region's own account. Throws a message with a fix when the cloud needs
+   * a pool and none is configured.
+   */
+  services?: { pool(settings: z.output<S>): ServicePool | undefined };
 }
