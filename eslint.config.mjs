@@ -44,7 +44,7 @@ export default tseslint.config(
   {
     // Tests and the offline runner (mocks, registrations) handle deserialized engine
     // payloads, which are untyped by nature.
-    files: ["test/**/*.ts", "offline/**/*.ts"],
+    files: ["test/**/*.ts", "offline/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   // Everything but tests: no cloud SDK, no test/.

@@ -63,6 +63,8 @@ export interface StackBackend extends StackConfigReader {
    * caller passes its own.
    */
   readonly lease?: StackLease;
+  /** The project directory the stack's program runs from, when there is one: its `policies/` is the default policy gate. */
+  readonly workDir?: string;
   /** `pulumi config set [--path] key value`. With `path`, "true"/"false" and integers are stored typed, as the CLI does. */
   setConfig(key: string, value: string, options: { path: boolean }): Promise<void>;
   /** `pulumi config rm [--path] key`. */

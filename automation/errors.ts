@@ -1,4 +1,6 @@
-import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
+// The errors module alone (the same classes the Automation API throws), not the API's index,
+// which loads the whole Pulumi SDK: cellctl's offline commands must start fast.
+import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation/errors";
 import { ConfigError } from "../cells/config";
 
 /*

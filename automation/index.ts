@@ -24,6 +24,7 @@ export * from "./guard";
 export * from "./lease";
 export * from "./memory";
 export * from "./operations";
+export * from "./parallelism";
 export * from "./progress";
 export * from "./pulumi";
 export * from "./regions";

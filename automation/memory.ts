@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { CommandError, EngineEvent, OpMap, OpType } from "@pulumi/pulumi/automation";
-import * as automationCmd from "@pulumi/pulumi/automation/cmd";
+import type * as AutomationCmd from "@pulumi/pulumi/automation/cmd";
 import * as automationErrors from "@pulumi/pulumi/automation/errors";
 import { stringify } from "yaml";
 import { validateStackConfig } from "../cells/config";
@@ -82,14 +82,20 @@ interface Internals {
   CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => object;
   createCommandError: (result: object) => CommandError;
 }
-const internals: Internals = {
-  CommandResult: (automationCmd as unknown as Pick<Internals, "CommandResult">).CommandResult,
-  createCommandError: (automationErrors as unknown as Pick<Internals, "createCommandError">).createCommandError,
-};
+/** Loaded on first use: the CLI wrapper module pulls in execa and semver, which cellctl's offline commands never need. */
+function internals(): Internals {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const automationCmd = require("@pulumi/pulumi/automation/cmd") as typeof AutomationCmd;
+  return {
+    CommandResult: (automationCmd as unknown as Pick<Internals, "CommandResult">).CommandResult,
+    createCommandError: (automationErrors as unknown as Pick<Internals, "createCommandError">).createCommandError,
+  };
+}
 
 /** A failed CLI run, made by the Automation API's own factory (a conflict becomes a ConcurrentUpdateError). */
 export function commandError(stderr: string, code = 255): CommandError {
-  return internals.createCommandError(new internals.CommandResult("", stderr, code));
+  const { CommandResult, createCommandError } = internals();
+  return createCommandError(new CommandResult("", stderr, code));
 }
 
 /** The stderr of a locked stack on Pulumi Cloud and on a DIY (file, s3, ...) backend. */

@@ -197,7 +197,7 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
   const plan = await prepareAddCell(stack, request);
   const id = plan.cell.id;
   const report = reporter(stack.name, id, onProgress);
-  const policy = policyGate(options, (stack as { workDir?: string }).workDir ?? PROJECT_DIR);
+  const policy = policyGate(options, stack.workDir ?? PROJECT_DIR);
   const { packs: policyPacks, configs: policyPackConfigs } = policy;
   if (policy.skipped) report("config", `policy gate skipped at the caller's request: preview and up run without a policy pack`);
   const written: ConfigWrite[] = [];

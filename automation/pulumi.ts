@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import type { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { checkStackName, PROJECT_DIR } from "../offline/stackfile";
 import { DestroyRunOptions, StackBackend, StackFileConfig, StateResource, UpdateRunOptions } from "./backend";
 import { translatePulumiError } from "./errors";
 import { FileLease, StackLease } from "./lease";
+import { ENGINE_PARALLEL } from "./parallelism";
 
 const run = promisify(execFile);
 
@@ -14,6 +15,8 @@ export interface PulumiStackOptions {
   workDir?: string;
   /** Extra environment for every Pulumi command (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE). */
   envVars?: Record<string, string>;
+  /** The engine's parallelism (`--parallel`) for previews, updates and destroys. Default ENGINE_PARALLEL (automation/parallelism.ts). */
+  parallel?: number;
   /** The stack's lease; default a FileLease in `workDir`. A distributed control plane passes its own (automation/lease.ts). */
   lease?: StackLease;
 }
@@ -54,7 +57,11 @@ export class PulumiStack implements StackBackend {
 
   /** `selectStack`, never `createOrSelect`: a typo or the wrong backend must not create an empty stack. */
   private stack(): Promise<Stack> {
-    this.selected ??= LocalWorkspace.selectStack({ stackName: this.name, workDir: this.workDir }, { envVars: this.options.envVars });
+    // Loaded on first use: the Automation API pulls in the whole Pulumi SDK (about 1 s), which
+    // the offline commands (`cellctl --help`, `cells list`) never need.
+    this.selected ??= import("@pulumi/pulumi/automation").then(({ LocalWorkspace }) =>
+      LocalWorkspace.selectStack({ stackName: this.name, workDir: this.workDir }, { envVars: this.options.envVars }),
+    );
     return this.selected;
   }
 
@@ -74,21 +81,26 @@ export class PulumiStack implements StackBackend {
     return this.call(`remove ${key}`, (s) => s.removeConfig(key, options.path));
   }
 
+  /** Set explicitly on every engine run, never the CLI's default (automation/parallelism.ts says why this number). */
+  get parallel(): number {
+    return this.options.parallel ?? ENGINE_PARALLEL;
+  }
+
   preview(o: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
+    return this.call("preview", (s) => s.preview({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, ...policyArgs(o) }));
   }
 
   async up(o: UpdateRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, ...policyArgs(o) }));
+    const r = await this.call("up", (s) => s.up({ onEvent: o.onEvent, signal: o.signal, parallel: this.parallel, ...policyArgs(o) }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 
   previewDestroy(o: DestroyRunOptions): Promise<{ changeSummary: OpMap }> {
-    return this.call("destroy preview", (s) => s.previewDestroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+    return this.call("destroy preview", (s) => s.previewDestroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal, parallel: this.parallel }));
   }
 
   async destroy(o: DestroyRunOptions): Promise<{ resourceChanges: OpMap }> {
-    const r = await this.call("destroy", (s) => s.destroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal }));
+    const r = await this.call("destroy", (s) => s.destroy({ target: o.target, targetDependents: o.targetDependents, onEvent: o.onEvent, signal: o.signal, parallel: this.parallel }));
     return { resourceChanges: r.summary.resourceChanges ?? {} };
   }
 

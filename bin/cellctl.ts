@@ -7,7 +7,7 @@ import { listStacks, PROJECT_DIR, StackFileError } from "../offline/stackfile";
 import { ConfigError } from "../cells/config";
 import { formatProblems } from "../cells/plan/model";
 import { parseServiceStackName } from "../cells/plan/services";
-import { PolicyConfigError } from "../policies/offline";
+import type { PolicyConfigError } from "../policies/offline";
 import { addCellCommands, CliEnv, untilAborted } from "./cells";
 import { addServiceCommands } from "./services";
 import { buildPlan, policyFailure, renderPlan, writePlanJson } from "./plan";
@@ -118,8 +118,13 @@ export interface JsonError {
   error: { exitCode: 1 | 2; kind: string; message: string; outside?: BlastRadiusError["outside"] };
 }
 
+/** By name: the policy runner (and its JSON-schema validator) loads only with `plan`, not for every command. */
+function isPolicyConfigError(err: unknown): err is PolicyConfigError {
+  return err instanceof Error && err.name === "PolicyConfigError";
+}
+
 function classify(err: unknown): JsonError["error"] {
-  if (err instanceof UserError || err instanceof ConfigError || err instanceof PolicyConfigError || err instanceof StackFileError) return { exitCode: EXIT.user, kind: "user", message: err.message };
+  if (err instanceof UserError || err instanceof ConfigError || isPolicyConfigError(err) || err instanceof StackFileError) return { exitCode: EXIT.user, kind: "user", message: err.message };
   if (err instanceof BlastRadiusError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message, outside: err.outside };
   if (err instanceof InfraError) return { exitCode: EXIT.infra, kind: err.kind, message: err.message };
   return { exitCode: EXIT.infra, kind: "engine", message: engineMessage(err) };

@@ -9,6 +9,7 @@ import {
   InfraError,
   describeRegion,
   planAddCell,
+  policyGate,
   prepareAddCell,
   Progress,
   ProgressListener,
@@ -21,7 +22,8 @@ import {
   UserError,
 } from "../automation";
 import { ROLES } from "../cells/plan/model";
-import { ipPlanTable, table } from "./plan";
+import { listStacks, PROJECT_DIR } from "../offline/stackfile";
+import { ipPlanTable, readPolicyConfig, table, weakenedPolicies } from "./plan";
 
 /*
  * `cellctl cells list|add|retire`: a thin CLI over automation. Human output
@@ -46,7 +48,7 @@ export interface CliEnv {
 }
 
 interface CommonOptions {
-  stack: string;
+  stack?: string;
   dir?: string;
   json?: boolean;
 }
@@ -157,6 +159,28 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
+/**
+ * The pack's mandatory policies a config file weakens, resolved as the engine does
+ * (PolicyConfigError on a bad file). The pack loads here, on the paths that gate.
+ */
+async function weakenedBy(configFile: string): Promise<ReturnType<typeof weakenedPolicies>> {
+  const [{ resolvePolicyConfig }, { PACK_ENFORCEMENT_LEVEL, POLICIES }] = await Promise.all([import("../policies/offline"), import("../policies/policies")]);
+  const file = await readPolicyConfig(configFile);
+  const levels = [...resolvePolicyConfig({ policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL }, file).entries()].map(([name, c]) => ({ name, level: c.level }));
+  return weakenedPolicies(levels, POLICIES, PACK_ENFORCEMENT_LEVEL);
+}
+
+/**
+ * `cells` commands name their stack: there is no default stack (cellctl serves every
+ * cloud), and a command that changes a stack never guesses one. The error lists the
+ * stack files of the project.
+ */
+function requireStack<T extends { stack?: string; dir?: string }>(o: T): asserts o is T & { stack: string } {
+  if (o.stack) return;
+  const stacks = listStacks(o.dir ? path.resolve(o.dir) : PROJECT_DIR);
+  throw new UserError(`--stack is required: name the region stack (this project has ${stacks.length ? stacks.join(", ") : "no stack files"})\n  fix: pass --stack <name>${stacks.length ? `, e.g. --stack ${stacks[0]}` : ""}`);
+}
+
 const stackOption = ["-s, --stack <stack>", "region stack (its config is Pulumi.<stack>.yaml)"] as const;
 const dirOption = ["--dir <dir>", "project directory (Pulumi.yaml and the stack files); default: this project"] as const;
 
@@ -167,10 +191,11 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("list")
     .description("list the cells of a region stack from its config (offline, no Pulumi CLI)")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md)")
     .action(async (o: CommonOptions) => {
+      requireStack(o);
       const region = await describeRegion(new StackFileConfig(o.stack, o.dir && path.resolve(o.dir)));
       if (o.json) printJson(env, region);
       else env.stdout.write(renderRegion(region) + "\n");
@@ -179,7 +204,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("add")
     .description("add a cell: next id and free CIDR unless given, config write, preview, blast-radius guard, up")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .option("--id <id>", "cell id (default: the next one, never a retired one); pass it to make a retry idempotent")
     .option("--cidr <cidr>", "cell CIDR (default: the lowest free block of cellplane:newCellPrefix in cellplane:addressPool)")
     .option("--dry-run", "plan offline (IP plan and resources under mocks); change nothing")
@@ -190,6 +215,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
     .action(async (o: CommonOptions & { id?: string; cidr?: string; dryRun?: boolean; yes?: boolean; policyPack?: string | false; policyConfig?: string }) => {
+      requireStack(o);
       const dir = o.dir && path.resolve(o.dir);
       const request = { id: o.id, cidr: o.cidr };
       if (o.dryRun) {
@@ -213,6 +239,14 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         o.policyPack === false
           ? { policyPacks: [] }
           : { policyPacks: o.policyPack ? [path.resolve(o.policyPack)] : undefined, policyPackConfigs: o.policyConfig ? [path.resolve(o.policyConfig)] : undefined };
+      // The project's pack: its config is checked before anything changes (a typo is a user error),
+      // and every mandatory policy it weakens is said, as `plan` says it.
+      const gate = policyGate(policy, backend.workDir ?? PROJECT_DIR);
+      const projectPack = gate.packs.length === 1 && path.resolve(gate.packs[0]) === path.join(backend.workDir ?? PROJECT_DIR, "policies");
+      const weakened = projectPack && gate.configs.length === 1 ? await weakenedBy(gate.configs[0]) : [];
+      if (weakened.length > 0 && !o.json) {
+        env.stderr.write(`cellctl: WARNING: ${gate.configs[0]} weakens mandatory policies: ${weakened.map((w) => `${w.policy} (mandatory -> ${w.effective})`).join(", ")}\n`);
+      }
       const progress = progressRenderer(env, o.json === true);
       try {
         // The request as the user gave it: under the stack's lease the library picks the id and CIDR again,
@@ -222,7 +256,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         if (result.cell.id !== plan.cell.id || result.cell.cidr !== plan.cell.cidr) {
           env.stderr.write(`cellctl: note: another add took ${plan.cell.id} (${plan.cell.cidr}) meanwhile; this one added ${result.cell.id} (${result.cell.cidr})\n`);
         }
-        if (o.json) printJson(env, { dryRun: false, ...result });
+        if (o.json) printJson(env, { dryRun: false, ...result, policy: { ...result.policy, weakened } });
         else env.stdout.write(renderAdd(result) + "\n");
       } finally {
         progress.stop();
@@ -232,13 +266,14 @@ export function addCellCommands(program: Command, env: CliEnv): void {
   cells
     .command("retire")
     .description("retire a cell: first mark it draining; then, with --force, destroy its resources and remove it")
-    .requiredOption(...stackOption)
+    .option(...stackOption)
     .requiredOption("--id <id>", "the cell to retire")
     .option("--force", "phase 2: destroy the (draining) cell's resources and remove its config")
     .option("--unprotect", "with --force: clear the protect bit of the cell's protected resources first (each one is reported)")
     .option(...dirOption)
     .option("--json", "print JSON (see docs/cellctl.md); no progress bar")
     .action(async (o: CommonOptions & { id: string; force?: boolean; unprotect?: boolean }) => {
+      requireStack(o);
       if (o.unprotect && !o.force) throw new UserError("--unprotect only applies to the destroy phase\n  fix: pass it together with --force");
       const progress = progressRenderer(env, o.json === true);
       try {

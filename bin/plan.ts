@@ -7,10 +7,9 @@ import { CellIpPlan, COMPONENT_TYPES, PlannedSubnet, Problem, Role, ROLES } from
 import { ReleaseSpec } from "../components/platform/values";
 import { cellDomain, ingressHostnames } from "../cells/plan/platform";
 import { loadProvider } from "../providers";
-import { PolicyConfigError, PolicyConfigFile, runPolicies } from "../policies/offline";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../policies/policies";
-import { PlannedResource, Registration } from "../offline/registration";
-import { maskSecrets, runProgram, unwrapSecrets } from "../offline/run";
+import type { PolicyConfigFile } from "../policies/offline";
+import type { PlannedResource, Registration } from "../offline/registration";
+import { maskSecrets, unwrapSecrets } from "../offline/secrets";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 
 /*
@@ -79,13 +78,19 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
   const validated = validateStackConfig(file.config, file.secretKeys);
   if (!validated.ok) return { kind: "config-error", problems: validated.problems };
   const config = validated.value;
-  // Imported here so that a config error never loads the provider SDKs.
-  const { program } = await import("../cells/program");
+  // Imported here so that a config error, and every other cellctl command that uses this
+  // module's tables, never loads the Pulumi and provider SDKs (cellctl --help starts fast).
+  const [{ program }, { runProgram }, { runPolicies }, { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES }] = await Promise.all([
+    import("../cells/program"),
+    import("../offline/run"),
+    import("../policies/offline"),
+    import("../policies/policies"),
+  ]);
   const run = await runProgram({ ...file, program, previousOutputs });
   const byType: Record<string, number> = {};
   for (const r of run.registrations) byType[r.type] = (byType[r.type] ?? 0) + 1;
   const configFile = options.policyConfig ?? (existsSync(DEFAULT_POLICY_CONFIG) ? DEFAULT_POLICY_CONFIG : undefined);
-  const policyConfig = configFile ? readPolicyConfig(configFile) : undefined;
+  const policyConfig = configFile ? await readPolicyConfig(configFile) : undefined;
   const report = await runPolicies(
     run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value })),
     { policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL },
@@ -112,7 +117,7 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
     policy: {
       violations: report.violations.map(({ policy, level, urn, message }) => ({ policy, level, urn, message })),
       pack: { name: PACK_NAME, config: configFile ? path.relative(process.cwd(), configFile) || configFile : null, policies: report.policies },
-      weakened: weakenedPolicies(report.policies),
+      weakened: weakenedPolicies(report.policies, POLICIES, PACK_ENFORCEMENT_LEVEL),
     },
     summary: { resourceCount: run.registrations.length, byType, buildsResources: (await loadProvider(config.cloud)).buildsResources },
   };
@@ -120,7 +125,9 @@ export async function buildPlan(stack: string, dir?: string, previousOutputs?: R
 }
 
 /** A `--policy-pack-config` file; a missing or malformed one is a user mistake (PolicyConfigError, exit 1). */
-export function readPolicyConfig(file: string): PolicyConfigFile {
+export async function readPolicyConfig(file: string): Promise<PolicyConfigFile> {
+  // Loaded here, not at the top: cellctl's other commands use this module's tables only.
+  const { PolicyConfigError } = await import("../policies/offline");
   if (!existsSync(file)) throw new PolicyConfigError([`${file}: no such file (fix: pass an existing file to --policy-config, or omit it for ${path.relative(process.cwd(), DEFAULT_POLICY_CONFIG)})`]);
   try {
     return JSON.parse(readFileSync(file, "utf8")) as PolicyConfigFile;
@@ -130,8 +137,12 @@ export function readPolicyConfig(file: string): PolicyConfigFile {
 }
 
 /** Mandatory policies of the pack that a config file disabled or lowered (to advisory), with both levels. */
-export function weakenedPolicies(effective: readonly { name: string; level: string }[]): PlanDocument["policy"]["weakened"] {
-  const declared = new Map(POLICIES.map((p) => [p.name, p.enforcementLevel ?? PACK_ENFORCEMENT_LEVEL]));
+export function weakenedPolicies(
+  effective: readonly { name: string; level: string }[],
+  pack: readonly { name: string; enforcementLevel?: string }[],
+  packLevel: string,
+): PlanDocument["policy"]["weakened"] {
+  const declared = new Map(pack.map((p) => [p.name, p.enforcementLevel ?? packLevel]));
   return effective
     .filter((p) => declared.get(p.name) === "mandatory" && (p.level === "advisory" || p.level === "disabled"))
     .map((p) => ({ policy: p.name, declared: "mandatory", effective: p.level }));

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { registerAliasTransformation } from "./aliases";
 import { validateStackConfig, RegionConfig } from "./config";
 import { movedSubnets } from "./plan/ipplan";
 import { CellIpPlan, formatProblems } from "./plan/model";
@@ -29,6 +30,15 @@ async function deployedPlans(): Promise<Record<string, CellIpPlan>> {
 
 /** The program: config -> stability guard -> Region -> outputs. `index.ts` exports it for the engine. */
 export async function program(): Promise<Record<string, unknown>> {
+  // Pulumi's SDK formats a stack trace for every promise it creates (debuggablePromise:
+  // four per output property of every resource) and keeps it; under ts-node each frame is
+  // source-mapped. For a 25-cell region that tripled the run and added ~10% to memory
+  // (bench/README "Scale"). The program's errors carry their messages (RunError, no stack);
+  // CELLPLANE_STACK_TRACES=1 brings the stacks back when debugging the program itself.
+  if (!process.env.CELLPLANE_STACK_TRACES) Error.stackTraceLimit = 0;
+  // Before any resource: drops the azure-native SDK's per-API-version aliases, which a
+  // stack created by this project never needs and which made large regions run out of memory (cells/aliases.ts).
+  registerAliasTransformation();
   const config = loadRegionConfig();
   const previous = await deployedPlans();
   const moved = Object.values(config.plans).flatMap((plan) => (previous[plan.cellId] ? movedSubnets(previous[plan.cellId], plan) : []));
@@ -36,7 +46,7 @@ export async function program(): Promise<Record<string, unknown>> {
     throw new pulumi.RunError(`refusing to move deployed subnets in stack ${pulumi.getStack()}:\n${formatProblems(moved)}`);
   }
   const provider = await loadProvider(config.cloud);
-  const region = new Region("region", { stack: pulumi.getStack(), config, provider });
+  const region = await Region.build("region", { stack: pulumi.getStack(), config, provider });
   return {
     cloud: config.cloud,
     region: config.region,

@@ -21,16 +21,50 @@ export class Region extends pulumi.ComponentResource {
   public readonly cells: Record<string, Cell>;
   public readonly dns: RegionDns;
 
-  constructor(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
+  private constructor(
+    name: string,
+    private readonly args: RegionArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super(COMPONENT_TYPES.region, name, {}, opts);
     const { config, stack, provider } = args;
     const tags = resourceTags(config.tags, config.region, stack);
     this.dns = provider.buildRegionDns({ stack, region: config, tags }, this);
     this.cells = {};
+  }
+
+  /**
+   * The region with all its cells. Cells are built one after another, and before the next
+   * one the previous cell's registrations are waited for while the engine keeps answering
+   * them (a gap of SETTLE_MS without an answer ends the wait): when the
+   * engine answers at once (a preview, the offline runner's mocks, every unchanged cell of
+   * an update) a cell settles before the next is built, so the SDK's per-property promise
+   * chains of about one cell are in flight, not of the whole region (issue 16: an
+   * in-flight resource holds ~2.5x the memory of a settled one). When the engine does not
+   * answer at once (an update creating cells: a registration returns when the cloud is
+   * done), the wait ends SETTLE_MS after the last answer and the cells still deploy in
+   * parallel; a region built from scratch starts each cell a fraction of a second later. Nothing
+   * depends on the order: cells never wait on each other's resources.
+   */
+  static async build(name: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions): Promise<Region> {
+    const region = new Region(name, args, opts);
+    const { config, stack, provider } = region.args;
     for (const cell of config.cells) {
-      this.cells[cell.id] = new Cell(cell.id, { stack, region: config, cell, plan: config.plans[cell.id], provider, dns: this.dns }, { parent: this });
+      const built: pulumi.Resource[] = [];
+      // Records the cell's resources as they are constructed (inherited by every child); changes nothing.
+      const track: pulumi.ResourceTransformation = ({ resource }) => {
+        built.push(resource);
+        return undefined;
+      };
+      region.cells[cell.id] = new Cell(
+        cell.id,
+        { stack, region: config, cell, plan: config.plans[cell.id], provider, dns: region.dns },
+        { parent: region, transformations: [track] },
+      );
+      await answeredOrQuiet(built, SETTLE_MS);
     }
-    this.registerOutputs({ cells: Object.keys(this.cells), dnsZone: this.dns.zoneName });
+    region.registerOutputs({ cells: Object.keys(region.cells), dnsZone: region.dns.zoneName });
+    return region;
   }
 
   /** Stack outputs: per cell, what SREs and the control plane read. Kubeconfigs are secrets. */
@@ -59,4 +93,35 @@ export class Region extends pulumi.ComponentResource {
       ),
     };
   }
+}
+
+/**
+ * How long the engine may answer none of a cell's registrations before the next cell is
+ * built anyway. An answering engine (preview, mocks, unchanged resources) answers within
+ * milliseconds of each other however long the whole cell takes; a creating one goes silent.
+ */
+export const SETTLE_MS = 250;
+
+/**
+ * Resolves when every resource's registration is answered (its URN is known), or when
+ * none has been answered for `quietMs`: the engine is creating them, and waiting longer
+ * would serialize cells.
+ */
+function answeredOrQuiet(resources: pulumi.Resource[], quietMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let left = resources.length;
+    let lastAnswer = Date.now();
+    const done = () => {
+      clearInterval(timer);
+      resolve();
+    };
+    const timer = setInterval(() => Date.now() - lastAnswer > quietMs && done(), Math.ceil(quietMs / 5));
+    if (left === 0) return done();
+    for (const r of resources) {
+      r.urn.apply(() => {
+        lastAnswer = Date.now();
+        if (--left === 0) done();
+      });
+    }
+  });
 }

@@ -40,7 +40,7 @@ interface RegisterRequest {
   getProtect(): boolean;
   getProvider(): string;
   getIgnorechangesList(): string[];
-  getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string } }[];
+  getAliasesList(): { getUrn(): string; hasSpec?(): boolean; getSpec?(): { getName(): string; getType(): string } }[];
 }
 
 /** The run in progress: runs are sequential (Pulumi's runtime state is global), so a second one waits for it. */
@@ -53,11 +53,9 @@ export function runProgram(opts: RunOptions): Promise<RunResult> {
 }
 
 async function runOne(opts: RunOptions): Promise<RunResult> {
-  // Pulumi records a stack trace for every promise and resource; under ts-node each
-  // one is source-mapped, which made mocked runs of large regions 2-3x slower. The
-  // program's own errors carry their messages, and user mistakes never print stacks.
+  // The program turns off the stack Pulumi records per promise (cells/program.ts, as under
+  // `pulumi up`); the test process gets its own setting back afterwards.
   const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
   try {
     await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
@@ -85,7 +83,8 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
         protect: req.getProtect() === true,
         provider: req.getProvider() || null,
         ignoreChanges: req.getIgnorechangesList(),
-        aliases: req.getAliasesList().map((a) => a.getUrn() || a.getSpec?.()?.getName() || ""),
+        // A URN alias as is; a spec by its name, or by its type when it only renames the type.
+        aliases: req.getAliasesList().map((a) => a.getUrn() || a.getSpec?.()?.getName() || a.getSpec?.()?.getType() || ""),
       };
       original(req, (err, resp) => {
         if (!err && resp) {
@@ -119,34 +118,5 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
   }
 }
 
-/** Pulumi's wire envelope of a secret value: {[SECRET_SIG_KEY]: SECRET_SIG, value}. */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecret = (v: any): boolean => v?.[SECRET_SIG_KEY] === SECRET_SIG;
-
-/** Unwraps Pulumi's secret envelopes in deserialized values, reporting whether any were found. */
-export function unwrapSecrets(value: any): { value: any; secret: boolean } {
-  let secret = false;
-  const walk = (v: any): any => {
-    if (v && typeof v === "object") {
-      if (isSecret(v)) {
-        secret = true;
-        return walk(v.value);
-      }
-      if (Array.isArray(v)) return v.map(walk);
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-    }
-    return v;
-  };
-  return { value: walk(value), secret };
-}
-
-/** Replaces secret values with "[secret]", for output that is printed or written to files. */
-export function maskSecrets(value: any): any {
-  if (value && typeof value === "object") {
-    if (isSecret(value)) return "[secret]";
-    if (Array.isArray(value)) return value.map(maskSecrets);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v)]));
-  }
-  return value;
-}
+// The secret helpers live in a module without Pulumi imports (the CLI's offline paths use them).
+export { maskSecrets, unwrapSecrets } from "./secrets";

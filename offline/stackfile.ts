@@ -2,8 +2,18 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, YAMLParseError } from "yaml";
 
-/** Project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+/**
+ * Project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. Found upwards
+ * from this file, which runs from offline/ (ts-node) or dist/offline/ (the precompiled CLI).
+ */
+export const PROJECT_DIR = projectDir(path.resolve(__dirname, ".."));
+
+function projectDir(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return start;
+  }
+}
 
 export interface StackFile {
   stack: string;

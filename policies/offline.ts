@@ -52,6 +52,7 @@ export interface PackLike {
 export class PolicyConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid policy pack config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "PolicyConfigError";
   }
 }
 

@@ -83,7 +83,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
     expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "policy"]);
-    expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false });
+    expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false, weakened: [] });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
     expect(doc.configWritten).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
@@ -207,7 +207,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
   });
 
   const usage: [string, string[], RegExp][] = [
-    ["a missing --stack", ["cells", "list"], /required option '-s, --stack <stack>' not specified/],
+    ["a missing --stack", ["cells", "list"], /--stack is required: name the region stack \(this project has prod-aws, prod-azure, prod-gcp\)[\s\S]*fix: pass --stack <name>/],
     ["a missing --id on retire", ["cells", "retire", "--stack", "prod-azure"], /required option '--id <id>' not specified/],
     ["--unprotect without --force", ["cells", "retire", "--stack", "prod-azure", "--id", "c001", "--unprotect"], /--unprotect only applies to the destroy phase/],
     ["an invalid --id", ["cells", "add", "--stack", "prod-azure", "--id", "Cell_4", "--dry-run"], /"Cell_4" is not a valid cell id/],
@@ -295,7 +295,27 @@ describe("cellctl: exit codes, stack names and signals (issue 12, items 4, 12-14
     expect(human.stdout).to.include("policy gate: SKIPPED (--no-policy-pack)");
     expect(stack.calls.filter((c) => c.method === "preview" || c.method === "up").map((c) => c.detail)).to.deep.equal(["", ""]);
     const json = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--no-policy-pack", "--id", "c004", "--json"], { stack });
-    expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true });
+    expect(JSON.parse(json.stdout).policy).to.deep.equal({ packs: [], configs: [], skipped: true, weakened: [] });
+  });
+
+  it("says which mandatory policies an add's policy config weakens, and refuses a broken one before changing anything", async () => {
+    const dir = scratchProject();
+    const lenient = path.join(dir, "lenient.json");
+    writeFileSync(lenient, JSON.stringify({ "stateful-resources-protected": "advisory" }));
+    const stack = deployed(dir);
+    const human = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--policy-config", lenient], { stack });
+    expect(human.code, human.stderr).to.equal(0);
+    expect(human.stderr).to.include("WARNING: ").and.to.include("weakens mandatory policies: stateful-resources-protected (mandatory -> advisory)");
+    const json = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--id", "c004", "--policy-config", lenient, "--json"], { stack });
+    expect(JSON.parse(json.stdout).policy.weakened).to.deep.equal([{ policy: "stateful-resources-protected", declared: "mandatory", effective: "advisory" }]);
+
+    const typo = path.join(dir, "typo.json");
+    writeFileSync(typo, JSON.stringify({ "stateful-resource-protected": "advisory" }));
+    const fresh = deployed(scratchProject());
+    const bad = await cellctl(["cells", "add", "--stack", "prod-azure", "--yes", "--policy-config", typo], { stack: fresh });
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include("stateful-resource-protected: no policy of that name in the pack");
+    expect(fresh.calls).to.deep.equal([]);
   });
 
   const mistakes: [string, (dir: string) => string[], RegExp][] = [

@@ -2,10 +2,7 @@ import { expect } from "chai";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { validateConfig } from "../cells/config";
-import { program } from "../cells/program";
-import { runProgram } from "../offline/run";
-import { loadStackFile } from "../offline/stackfile";
-import { EXAMPLE_STACKS, exampleRaw } from "./helpers";
+import { EXAMPLE_STACKS, exampleRaw, sharedRun } from "./helpers";
 
 /*
  * Golden files: the IP plans and the URNs of the example stacks. A layout or
@@ -34,7 +31,7 @@ describe("golden files of the example stacks", function () {
     });
 
     it(`pins the URNs of ${stack}`, async () => {
-      const run = await runProgram({ ...loadStackFile(stack), program });
+      const run = await sharedRun(stack);
       golden(`${stack}.urns.txt`, run.registrations.map((r) => r.urn).sort().join("\n") + "\n");
     });
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { stackFilePath } from "../offline/stackfile";
+import { RunResult, runProgram } from "../offline/run";
+import { loadStackFile, stackFilePath } from "../offline/stackfile";
 
 export const EXAMPLE_STACKS = ["prod-azure", "prod-aws", "prod-gcp"] as const;
 
@@ -15,4 +16,24 @@ export function exampleRaw(stack: string): Record<string, any> {
 /** Turns a raw object back into the flat config map the engine hands the program. */
 export function flatFromRaw(raw: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`cellplane:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/*
+ * One mocked run of the real program per example stack, shared by every test file that
+ * only reads it (mocha runs files in one process). A run is a few seconds per stack;
+ * re-running it per describe block made the suite grow with every cloud. Tests must not
+ * mutate what they get; a test that needs another config runs its own.
+ */
+const runs = new Map<string, Promise<RunResult>>();
+
+export function sharedRun(stack: string): Promise<RunResult> {
+  let run = runs.get(stack);
+  if (!run) {
+    run = (async () => {
+      const { program } = await import("../cells/program");
+      return runProgram({ ...loadStackFile(stack), program });
+    })();
+    runs.set(stack, run);
+  }
+  return run;
 }

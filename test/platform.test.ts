@@ -8,8 +8,7 @@ import { ROLES, Role } from "../cells/plan/model";
 import { withKubeloginMode } from "../providers/azure/kubeconfig";
 import { mockGuid } from "../offline/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
-import { loadStackFile } from "../offline/stackfile";
-import { exampleRaw, flatFromRaw } from "./helpers";
+import { exampleRaw, flatFromRaw, sharedRun } from "./helpers";
 
 const ZONE = "eastus2.azure.db.example.com";
 const REGION_URN = "urn:pulumi:prod-azure::cellplane::cellplane:cells:Region::region";
@@ -39,11 +38,11 @@ function cellsOf(run: RunResult): Map<Registration, string | null> {
 describe("platform layer under strict mocks (prod-azure)", function () {
   this.timeout(180_000);
   let run: RunResult;
-  const file = loadStackFile("prod-azure");
   const cells = ["c001", "c002", "c003"];
 
   before(async () => {
-    run = await runProgram({ ...file, program });
+    // The mocked run of the example stack is shared across test files (test/helpers.ts).
+    run = await sharedRun("prod-azure");
   });
 
   it("builds the region zone once and a zone per cell delegated from it, all protected", () => {

@@ -1,9 +1,8 @@
 import { Policies } from "@pulumi/policy";
 import { OfflineViolation, PolicyConfigFile, RecordedResource, runPolicies } from "../policies/offline";
 import { POLICIES } from "../policies/policies";
-import { program } from "../cells/program";
-import { runProgram, unwrapSecrets } from "../offline/run";
-import { loadStackFile } from "../offline/stackfile";
+import { unwrapSecrets } from "../offline/run";
+import { sharedRun } from "./helpers";
 
 /*
  * Helpers for policy tests: resources shaped like the harness records them, and
@@ -32,6 +31,7 @@ export async function violationsOf(policy: string, resources: readonly RecordedR
 
 /** One mocked run of an example stack, as the policies see it (secrets unwrapped). */
 export async function mockedStack(stack: string): Promise<RecordedResource[]> {
-  const run = await runProgram({ ...loadStackFile(stack), program });
+  // Shared with the other test files (test/helpers.ts); unwrapSecrets copies the inputs, so mutating tests change copies.
+  const run = await sharedRun(stack);
   return run.registrations.map((r) => ({ ...r, inputs: unwrapSecrets(r.inputs).value }));
 }

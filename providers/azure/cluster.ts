@@ -178,9 +178,10 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     {
       ...o,
       protect: region.protect,
-      // Why: the NAT gateway must be attached to every subnet of the role before
-      // the cluster exists (outboundType is creation-time only), and AKS needs
-      // Network Contributor on the VNET to join its subnets, and the key for KMS.
+      // Why: the NAT gateway must be attached to the subnets the cluster is created
+      // with (the first zone's, for the inline system pool; outboundType is creation-time
+      // only), AKS needs Network Contributor on the VNET to join its subnets, and the
+      // key for KMS. The other zones' subnets are their pools' inputs, not the cluster's.
       dependsOn: [networkContributor, kmsCryptoUser, ...network.readyForClusters[role]],
       // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
       ignoreChanges: ["agentPoolProfiles"],
@@ -188,11 +189,18 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     },
   );
 
-  // AKS runs one pool operation per cluster at a time: the pools of a cluster are
-  // chained, while clusters and cells stay parallel.
+  // AKS runs one operation per cluster at a time ("Another operation (Updating) is in
+  // progress", Azure/AKS#1913, Azure/terraform-azurerm-avm-ptn-aks-production#25): the
+  // pools of a cluster are chained, while clusters and cells stay parallel. User pools
+  // come first: the platform layer (Istio) waits for them, and the remaining system
+  // pools are created while it installs (issue 16: the platform no longer waits for two
+  // system pools it never runs on). Moving pools into the cluster's creation request would
+  // shorten the chain further, but AKS refuses pool updates through the cluster ("Node
+  // pool update via managed cluster not allowed. Use per nodepool operations") and it
+  // would delete the deployed AgentPool resources: not done.
   let previous: pulumi.Resource = cluster;
   const userPools: pulumi.Resource[] = [];
-  const pools = [...otherZones.map(system), ...plan.zones.map(user)];
+  const pools = [...plan.zones.map(user), ...otherZones.map(system)];
   for (const p of pools) {
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
       `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,

@@ -33,7 +33,11 @@ export interface AzureNetwork {
   subnetIds: Record<string, pulumi.Output<string>>;
   /** NAT public IP per zone. */
   natPublicIps: Record<string, pulumi.Output<string>>;
-  /** Resources a cluster must wait for beyond what its inputs reference (NAT attached to every subnet of its role). */
+  /**
+   * What a cluster's creation waits for beyond what its inputs reference: its role's
+   * first-zone subnets with their NAT attached (the inline system pool's). Each agent
+   * pool references its own zone's subnets, so it waits for them through its inputs.
+   */
   readyForClusters: Record<Role, pulumi.Resource[]>;
 }
 
@@ -118,19 +122,32 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
   const subnetIds: Record<string, pulumi.Output<string>> = {};
   const readyForClusters = Object.fromEntries(ROLES.map((r) => [r, [] as pulumi.Resource[]])) as Record<Role, pulumi.Resource[]>;
   // Why the chain: Azure rejects concurrent writes to subnets of one VNET
-  // (AnotherOperationInProgress). Only subnets of the same cell wait on each other.
+  // (AnotherOperationInProgress), so a cell's subnets are written one at a time; cells
+  // stay parallel. Why zone-major order: a cluster's creation uses only its first zone's
+  // subnets (the inline system pool); the other zones' subnets are needed by the agent
+  // pools, which start at least a cluster creation (minutes) later. So every role's
+  // first-zone subnets come first and no cluster waits for the other zones' subnets or
+  // for other roles' later subnets (issue 16: the data-plane cluster waited 180 s on a
+  // role-major chain). Only dependencies change: the subnets' names and URNs do not.
+  const zoneIndex = (z: string) => plan.zones.indexOf(z);
+  const chain = plan.subnets
+    .filter((s) => s.role !== null && s.zone !== null)
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => zoneIndex(a.s.zone!) - zoneIndex(b.s.zone!) || ROLES.indexOf(a.s.role!) - ROLES.indexOf(b.s.role!) || a.i - b.i)
+    .map(({ s }) => s);
   let previous: network.Subnet | undefined;
-  for (const s of plan.subnets) {
-    if (s.role === null || s.zone === null) continue;
+  for (const s of chain) {
+    const role = s.role!;
+    const zone = s.zone!;
     const subnet: network.Subnet = new network.Subnet(
-      `${id}-${s.role}-z${s.zone}-${s.kind}`,
+      `${id}-${role}-z${zone}-${s.kind}`,
       {
         resourceGroupName,
         virtualNetworkName: vnet.name,
-        subnetName: azureNames.subnet(s.role, s.zone, s.kind),
+        subnetName: azureNames.subnet(role, zone, s.kind),
         addressPrefix: s.cidr,
-        natGateway: { id: nats[s.zone].id },
-        networkSecurityGroup: { id: nsgs[s.role].id },
+        natGateway: { id: nats[zone].id },
+        networkSecurityGroup: { id: nsgs[role].id },
         // AKS delegates pod subnets when it first uses them; declaring it avoids a perpetual diff.
         delegations: s.kind === "pods" ? [{ name: "aks-pods", serviceName: "Microsoft.ContainerService/managedClusters" }] : [],
         privateEndpointNetworkPolicies: "Disabled",
@@ -143,7 +160,7 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
     );
     previous = subnet;
     subnetIds[subnetKey(s)] = subnet.id;
-    readyForClusters[s.role].push(subnet);
+    if (zoneIndex(zone) === 0) readyForClusters[role].push(subnet);
   }
 
   return { resourceGroupName: rg.name, vnetId: vnet.id, subnetIds, natPublicIps, readyForClusters };

@@ -1,0 +1,142 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import Table from "cli-table3";
+import { parse } from "yaml";
+import { PROJECT_DIR } from "../offline/stackfile";
+import { ENGINE_PARALLEL, REGION_PARALLEL } from "../automation/parallelism";
+import { ARM_WRITES, azureWrites, cellGraph, criticalPath, deployGraph, DURATION_SECONDS, simulate, slotsWithin, withoutSerialization } from "./deploy";
+import { BareRegistration } from "./stack";
+
+/*
+ * `npm run bench`: how the program scales with the number of cells of an Azure region.
+ * For each N it runs, each in its own child process (peak memory is per process):
+ *   - the real program under the strict mocks with N cells (bench/stack.ts builds the config),
+ *   - the same-types floor: the same SDK classes and inputs, constructed directly under trivial mocks,
+ *   - the bare floor: as many input-less custom resources under trivial mocks.
+ * Then the deploy model (bench/deploy.ts) over the largest plan's dependency graph.
+ *
+ *   npm run bench                      N = 1, 10, 50, 100
+ *   npm run bench -- --cells 1,10      other sizes
+ *
+ * It is a benchmark, not a test: figures depend on the machine and its load.
+ */
+
+interface Measure {
+  resources: number;
+  runMs: number;
+  loadMs: number;
+  baseRssMb: number;
+  maxRssMb: number;
+  heapUsedMb: number;
+}
+
+/** The heap flag `pulumi up` gives the program (Pulumi.yaml runtime.options.nodeargs): the children run under it too. */
+function pulumiNodeArgs(): string[] {
+  const doc = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { runtime?: { options?: { nodeargs?: string } } };
+  return (doc.runtime?.options?.nodeargs ?? "").split(/\s+/).filter(Boolean);
+}
+
+function worker(args: string[]): Measure {
+  const child = spawnSync(process.execPath, [...pulumiNodeArgs(), "-r", "ts-node/register/transpile-only", path.join(__dirname, "worker.ts"), ...args], {
+    cwd: PROJECT_DIR,
+    encoding: "utf8",
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (child.status !== 0) {
+    throw new Error(`bench worker ${args.join(" ")} failed (${child.signal ?? child.status}):\n${child.stderr.split("\n").slice(-15).join("\n")}`);
+  }
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as Measure;
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(1);
+const minutes = (sec: number) => `${sec} s (${(sec / 60).toFixed(1)} min)`;
+
+function main(): void {
+  const at = process.argv.indexOf("--cells");
+  const sizes = at > 0 ? process.argv[at + 1].split(",").map(Number) : [1, 10, 50, 100];
+  if (!sizes.includes(1)) sizes.unshift(1);
+  const dir = mkdtempSync(path.join(tmpdir(), "cellplane-bench-"));
+  const file = (n: number) => path.join(dir, `registrations-${n}.json`);
+  process.stdout.write(`cellplane bench: Azure region (Pulumi.prod-azure.yaml, /17 cells from its pool), node ${process.version}, ${pulumiNodeArgs().join(" ")}\n\n`);
+  const rows: { n: number; program: Measure; types: Measure; bare: Measure }[] = [];
+  try {
+    for (const n of sizes) {
+      const program = worker(["program", String(n), file(n)]);
+      const types = worker(["types", String(n), file(1)]);
+      const bare = worker(["bare", String(program.resources)]);
+      rows.push({ n, program, types, bare });
+      process.stderr.write(`  ${n} cells: ${program.resources} resources, ${s(program.runMs)} s, ${program.maxRssMb} MB\n`);
+    }
+
+    const table = new Table({
+      head: ["cells", "resources", "plan wall", "peak RSS", "ms / resource", "KB / resource", "same-types floor", "x types", "bare floor", "x bare"],
+      style: { head: [], border: [] },
+    });
+    for (const { n, program, types, bare } of rows) {
+      table.push([
+        n,
+        program.resources,
+        `${s(program.runMs)} s`,
+        `${program.maxRssMb} MB`,
+        (program.runMs / program.resources).toFixed(2),
+        Math.round(((program.maxRssMb - program.baseRssMb) * 1024) / program.resources),
+        `${s(types.runMs)} s, ${types.maxRssMb} MB`,
+        (program.runMs / types.runMs).toFixed(2),
+        `${s(bare.runMs)} s, ${bare.maxRssMb} MB`,
+        (program.runMs / bare.runMs).toFixed(2),
+      ]);
+    }
+    process.stdout.write(table.toString() + "\n");
+    process.stdout.write(
+      "plan wall: the program's run (module loading excluded, about 1 s); KB / resource: peak RSS above the loaded process, per resource.\n" +
+        "same-types floor: the same SDK classes and inputs under trivial mocks; bare floor: as many input-less resources.\n\n",
+    );
+    const first = rows.find((r) => r.n === 10) ?? rows[0];
+    const last = rows[rows.length - 1];
+    const perMs = (r: (typeof rows)[number]) => r.program.runMs / r.program.resources;
+    const perKb = (r: (typeof rows)[number]) => (r.program.maxRssMb - r.program.baseRssMb) / r.program.resources;
+    process.stdout.write(
+      `growth ${first.n} -> ${last.n} cells: time per resource x${(perMs(last) / perMs(first)).toFixed(2)}, memory per resource x${(perKb(last) / perKb(first)).toFixed(2)} (goal <= 1.2)\n\n`,
+    );
+
+    // Deploy model over the largest plan.
+    const regs = JSON.parse(readFileSync(file(last.n), "utf8")) as BareRegistration[];
+    const region = deployGraph(regs);
+    const cell = cellGraph(region, "c001");
+    const cellPath = criticalPath(cell);
+    const inherent = criticalPath(withoutSerialization(cell));
+    const regionPath = criticalPath(region);
+    process.stdout.write(`deploy model (bench/deploy.ts; cluster ${DURATION_SECONDS["azure-native:containerservice:ManagedCluster"]} s, agent pool ${DURATION_SECONDS["azure-native:containerservice:AgentPool"]} s, NAT ${DURATION_SECONDS["azure-native:network:NatGateway"]} s, subnet ${DURATION_SECONDS["azure-native:network:Subnet"]} s, Helm release ${DURATION_SECONDS["kubernetes:helm.sh/v3:Release"]} s):\n`);
+    process.stdout.write(`  one cell's critical path: ${minutes(cellPath.seconds)}; its inherent chain: ${minutes(inherent.seconds)}; ratio ${(cellPath.seconds / inherent.seconds).toFixed(2)} (goal <= 1.25)\n`);
+    process.stdout.write(`  region of ${last.n} cells, unbounded parallelism: ${minutes(regionPath.seconds)}; ratio to one cell ${(regionPath.seconds / cellPath.seconds).toFixed(2)} (goal <= 1.05)\n`);
+    process.stdout.write(`  one cell's path: ${cellPath.chain.map((c) => `${c.urn.split("::").pop()} @${c.finish}`).join(" -> ")}\n\n`);
+
+    const slotsRow = [ENGINE_PARALLEL, 64, REGION_PARALLEL, 256];
+    const sim = new Table({
+      head: ["cells", "resources", ...slotsRow.map((p) => `--parallel ${p}${p === ENGINE_PARALLEL ? " (cellctl)" : p === REGION_PARALLEL ? " (README)" : ""}`), "unbounded", "unbounded, no ARM limit", "slots for <= 1.05x"],
+      style: { head: [], border: [] },
+    });
+    for (const { n } of rows) {
+      const graph = n === last.n ? region : deployGraph(JSON.parse(readFileSync(file(n), "utf8")) as BareRegistration[]);
+      sim.push([
+        n,
+        graph.size,
+        ...slotsRow.map((p) => `${simulate(graph, p, azureWrites)} s`),
+        `${simulate(graph, Infinity, azureWrites)} s`,
+        `${criticalPath(graph).seconds} s`,
+        slotsWithin(graph, 1.05, azureWrites),
+      ]);
+    }
+    process.stdout.write(
+      `engine parallelism simulation (makespan of a deploy from scratch; ready resources start in registration order; Azure Resource Manager writes: bucket ${ARM_WRITES.bucket}, refill ${ARM_WRITES.refillPerSecond}/s):\n` +
+        sim.toString() +
+        "\n",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
