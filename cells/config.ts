@@ -328,7 +328,7 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
         problems.push({ path: [other], message: `settings for ${other} are given but this stack's cloud is ${cloud}`, fix: `remove cellplane:${other}, or correct cellplane:cloud` });
       }
     }
-    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], { region: raw.region, zones: raw.zones, tags: raw.tags, dnsZone: (raw.dns as { zone?: unknown } | undefined)?.zone }));
+    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], { region: raw.region, zones: raw.zones, tags: raw.tags, dnsZone: (raw.dns as { zone?: unknown } | undefined)?.zone, whole: raw }));
   }
   if (apiServer && !apiServer.private && apiServer.authorizedIpRanges.length === 0) {
     problems.push({

@@ -54,6 +54,13 @@ export const NOT_TAGGABLE: ReadonlySet<string> = new Set([
   GCP.projectIamBinding,
   GCP.projectIamPolicy,
   GCP.nodePool,
+  GCP.router,
+  GCP.keyRing,
+  GCP.cryptoKeyIamMember,
+  GCP.customRole,
+  GCP.dnsRecordSet,
+  GCP.dnsZoneIamMember,
+  GCP.serviceAccountIamMember,
 ]);
 
 interface TagView {
@@ -160,6 +167,14 @@ const NAME_VIEWS: ViewTable<NamedView> = {
   [GCP.cluster]: named(["name", NAME_RULES.gcp.gkeCluster]),
   [GCP.nodePool]: named(["name", NAME_RULES.gcp.nodePool]),
   [GCP.serviceAccount]: named(["accountId", NAME_RULES.gcp.serviceAccount]),
+  [GCP.firewall]: named(["name", NAME_RULES.gcp.firewall]),
+  [GCP.router]: named(["name", NAME_RULES.gcp.router]),
+  [GCP.routerNat]: named(["name", NAME_RULES.gcp.routerNat]),
+  [GCP.address]: named(["name", NAME_RULES.gcp.address]),
+  [GCP.dnsZone]: named(["name", NAME_RULES.gcp.dnsManagedZone]),
+  [GCP.keyRing]: named(["name", NAME_RULES.gcp.kmsKeyRing]),
+  [GCP.cryptoKey]: named(["name", NAME_RULES.gcp.kmsCryptoKey]),
+  [GCP.customRole]: named(["roleId", NAME_RULES.gcp.customRoleId]),
 };
 
 export const namesWithinCloudRules = resourceRule<NamedView>({
@@ -199,6 +214,8 @@ const PROTECTED: Readonly<Record<string, string>> = {
   [AZURE.keyVault]: "a key vault (its keys encrypt cluster secrets)",
   [AZURE.vaultKey]: "a key that encrypts cluster secrets (losing it loses them)",
   [AWS.kmsKey]: "a key that encrypts cluster secrets (losing it loses them)",
+  [GCP.keyRing]: "a key ring (it cannot be deleted; its keys encrypt cluster secrets)",
+  [GCP.cryptoKey]: "a key that encrypts cluster secrets (losing it loses them)",
   [AZURE.publicIp]: "an egress IP customers allow-list",
   [AWS.eip]: "an egress IP customers allow-list",
   [GCP.address]: "an egress IP customers allow-list",

@@ -1,4 +1,4 @@
-import { resourceRule, violation } from "./lib/policy";
+import { resourceRule, stackRule, violation } from "./lib/policy";
 import { at, oneOrMany, Props, record, records, str, strings } from "./lib/props";
 import { AWS, AZURE, GCP } from "./lib/types";
 import { ViewTable } from "./lib/policy";
@@ -87,6 +87,24 @@ function wildcardStatements(doc: unknown): string | null {
 const AWS_ADMIN_POLICY = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
 const GCP_BROAD_ROLES = new Set(["roles/owner", "roles/editor"]);
 
+/**
+ * GCP grants that exist only at project level and that the pack accepts there:
+ * the minimal role Google documents for GKE node service accounts, and a custom
+ * role of the project (projects/<p>/roles/<id>), whose permissions the stack rule
+ * gcp-project-custom-roles-list-only holds to exactly GCP_LIST_ONLY_PERMISSIONS.
+ */
+const GCP_PROJECT_ONLY_ROLES = new Set(["roles/container.defaultNodeServiceAccount"]);
+const GCP_CUSTOM_ROLE = /^projects\/[^/]+\/roles\/[^/]+$/;
+/** external-dns lists zones before filtering them; zone-level IAM cannot grant it (cloud-facts, "DNS rights"). */
+export const GCP_LIST_ONLY_PERMISSIONS: readonly string[] = ["dns.managedZones.list"];
+
+/** Why a project-level GCP grant is too wide, or null when it is one the pack accepts there. */
+function gcpProjectGrantScope(p: Props): string | null {
+  const role = str(p.role) ?? "";
+  if (GCP_PROJECT_ONLY_ROLES.has(role) || GCP_CUSTOM_ROLE.test(role)) return null;
+  return `the grant of ${role || "roles"} covers the whole project ${str(p.project) ?? ""}`.trim();
+}
+
 const GRANT_VIEWS: ViewTable<GrantView> = {
   [AZURE.roleAssignment]: ({ props: p }) => {
     const role = str(p.roleDefinitionId)?.split("/").pop()?.toLowerCase();
@@ -113,12 +131,21 @@ const GRANT_VIEWS: ViewTable<GrantView> = {
     [GCP.projectIamMember, GCP.projectIamBinding, GCP.projectIamPolicy].map((t) => [
       t,
       ({ props: p }: { props: Props }) => ({
-        wideScope: `the grant of ${str(p.role) ?? "roles"} covers the whole project ${str(p.project) ?? ""}`.trim(),
+        wideScope: gcpProjectGrantScope(p),
         wideActions: GCP_BROAD_ROLES.has(str(p.role) ?? "") ? `it grants the basic role ${str(p.role)}` : null,
         fix: "grant the role on the one resource the service account needs (e.g. a DNS managed zone IAM member)",
       }),
     ]),
   ),
+  [GCP.customRole]: ({ props: p }) => {
+    const perms = strings(p.permissions);
+    const listOnly = perms.length === GCP_LIST_ONLY_PERMISSIONS.length && perms.every((x) => GCP_LIST_ONLY_PERMISSIONS.includes(x));
+    return {
+      wideScope: null,
+      wideActions: listOnly ? null : `a custom role is granted at project level, and this one holds ${perms.join(", ") || "no permissions"} instead of exactly ${GCP_LIST_ONLY_PERMISSIONS.join(", ")}`,
+      fix: "grant anything beyond listing zones on the resource itself (DnsManagedZoneIamMember); keep the custom role list-only",
+    };
+  },
 };
 
 export const leastPrivilegeGrants = resourceRule<GrantView>({
@@ -130,4 +157,36 @@ export const leastPrivilegeGrants = resourceRule<GrantView>({
   check: (v, { subject }) => [v.wideScope, v.wideActions].filter((p): p is string => p !== null).map((p) => violation(subject.name, p, v.fix)),
 });
 
-export const IDENTITY_POLICIES = [noStaticKeys, leastPrivilegeGrants];
+/**
+ * GCP: a project-level grant of a custom role is accepted by least-privilege-grants
+ * only because the role is list-only; that needs the role itself, which a resource
+ * rule cannot see. A grant of a custom role the stack does not define (or defines
+ * with more permissions) is a violation.
+ */
+export const gcpProjectCustomRolesListOnly = stackRule({
+  name: "gcp-project-custom-roles-list-only",
+  description:
+    "A project-level grant of a GCP custom role names a role the stack defines with exactly dns.managedZones.list (what external-dns needs and zone-level IAM cannot give). Fix: grant the list-only role of the region stack, and everything else on the managed zone itself.",
+  enforcementLevel: "mandatory",
+  appliesTo: [GCP.projectIamMember, GCP.projectIamBinding, GCP.customRole],
+  check(index, { report }) {
+    const listOnly = new Map<string, boolean>();
+    for (const r of index.ofType(GCP.customRole)) {
+      const perms = strings(r.props.permissions);
+      const ok = perms.length === GCP_LIST_ONLY_PERMISSIONS.length && perms.every((x) => GCP_LIST_ONLY_PERMISSIONS.includes(x));
+      for (const name of [str(r.props.name), str(r.props.id), `projects/${str(r.props.project) ?? ""}/roles/${str(r.props.roleId) ?? ""}`]) if (name) listOnly.set(name, ok);
+    }
+    for (const g of index.ofType(GCP.projectIamMember, GCP.projectIamBinding)) {
+      const role = str(g.props.role) ?? "";
+      if (!GCP_CUSTOM_ROLE.test(role)) continue;
+      const ok = listOnly.get(role);
+      if (ok === true) continue;
+      report(
+        g.urn,
+        violation(g.name, ok === undefined ? `grants the custom role ${role} at project level, which this stack does not define, so its permissions are unknown` : `grants the custom role ${role} at project level, and it holds more than ${GCP_LIST_ONLY_PERMISSIONS.join(", ")}`, "grant the region's list-only role, and DNS admin on the cell's managed zone only"),
+      );
+    }
+  },
+});
+
+export const IDENTITY_POLICIES = [noStaticKeys, leastPrivilegeGrants, gcpProjectCustomRolesListOnly];

@@ -5,13 +5,14 @@ import { prefixOf } from "../cells/plan/ipplan";
 import { flowAllows, FLOWS, INGRESS, Protocol } from "../cells/plan/isolation";
 import { Role } from "../cells/plan/model";
 import { resourceRule, roleOf, stackRule, subjectOf, violation, viewsOf } from "./lib/policy";
-import { azureLoadBalancedIngressAdmits, azureNsgAdmits, insideAny, sampleOf } from "./lib/reachability";
+import { azureLoadBalancedIngressAdmits, azureNsgAdmits, gcpFirewallAdmits, GcpFirewallRule, insideAny, sampleOf } from "./lib/reachability";
 import { awsIsolationViolations, awsPodSubnetEgressViolations } from "./networkAws";
-import { record, str, strings } from "./lib/props";
+import { at, oneOrMany, record, records, str, strings } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
 import { CLUSTER_TYPES, clusterGraph, clusterTags, POOL_TYPES } from "./views/cluster";
 import {
+  gcpFirewallRule,
   IngressRule,
   isPublicSource,
   NETWORK_VIEWS,
@@ -226,9 +227,10 @@ export const cellNetworksDisjoint = stackRule({
       }
     };
     for (const r of index.ofType(AZURE.vnet, AWS.vpc)) add(r, r.urn, viewsOf(NETWORK_VIEWS, subjectOf(r))?.[0]?.cidrs ?? []);
+    const services = gcpServiceRangeNames(index);
     for (const r of index.ofType(GCP.subnetwork)) {
       const v = subnetView(r);
-      add(r, index.ref(r, v?.networkRef, [GCP.network])?.urn ?? str(v?.networkRef) ?? r.urn, v?.cidrs ?? []);
+      add(r, index.ref(r, v?.networkRef, [GCP.network])?.urn ?? str(v?.networkRef) ?? r.urn, gcpRoutedRanges(r, services));
     }
     // Sweep in address order: linear after the sort, whatever the number of cells.
     blocks.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
@@ -241,6 +243,20 @@ export const cellNetworksDisjoint = stackRule({
     }
   },
 });
+
+/** Names of the secondary ranges GKE clusters use for Services (ipAllocationPolicy.servicesSecondaryRangeName). */
+function gcpServiceRangeNames(index: StackIndex): Set<string> {
+  return new Set(index.ofType(GCP.cluster).flatMap((c) => oneOrMany(at(c.props, "ipAllocationPolicy", "servicesSecondaryRangeName"))));
+}
+
+/**
+ * The ranges of a GCP subnetwork that carry routed addresses: the primary range
+ * and the pod ranges. A VPC-native cluster's Service range answers inside the
+ * cluster only, like serviceCidr on the other clouds, so every cell may reuse it.
+ */
+function gcpRoutedRanges(r: PolicyResource, serviceRanges: Set<string>): string[] {
+  return [...oneOrMany(r.props.ipCidrRange), ...records(r.props.secondaryIpRanges).filter((x) => !serviceRanges.has(str(x.rangeName) ?? "")).flatMap((x) => oneOrMany(x.ipCidrRange))];
+}
 
 // ---------------------------------------------------------------------------
 // Reachability equals the isolation matrix
@@ -259,11 +275,12 @@ function sampleAddress(cidr: string): string {
 export const isolationMatchesMatrix = stackRule({
   name: "isolation-matches-matrix",
   description:
-    "The traffic the NSG rules (Azure) or the security groups of every interface (AWS: node groups, control planes, Cilium pod ENIs) let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/<cloud>/), or change the matrix itself in review.",
+    "The traffic the NSG rules (Azure), the security groups of every interface (AWS: node groups, control planes, Cilium pod ENIs) or the VPC firewall rules (GCP, pods included) let between a cell's clusters equals the isolation matrix (FLOWS in cells/plan/isolation.ts): each role reaches itself, listed flows pass on their ports, everything else is denied. Fix: generate the rules from the matrix (providers/<cloud>/), or change the matrix itself in review.",
   enforcementLevel: "mandatory",
-  appliesTo: [AZURE.nsg, AWS.securityGroup],
+  appliesTo: [AZURE.nsg, AWS.securityGroup, GCP.firewall],
   check(index, { report }) {
     awsIsolationViolations(index, report, PROBES, sampleAddress);
+    gcpIsolation(index, report);
     // Group the cluster subnets of each VNET by role; a subnet's role is the role of the cluster using it.
     const cells = new Map<string, { vnet: PolicyResource; subnets: { resource: PolicyResource; role: Role; address: string }[] }>();
     for (const s of clusterSubnets(index)) {
@@ -348,6 +365,69 @@ function azureIngressDiffers(rules: readonly IngressRule[], role: Role, vnetCidr
 
 function isPrivate(address: string): boolean {
   return insideAny(address, ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]);
+}
+
+/**
+ * GCP: per VPC network, each role's sources (a node address with the role's node
+ * service account, and an address of each pod range, which service-account
+ * sources never match) probed against each role's node service account (a rule
+ * targeting it covers the nodes' alias IPs, so the pods) with the pack's GCP
+ * evaluator over the network's firewall rules.
+ */
+function gcpIsolation(index: StackIndex, report: (urn: string, message: string) => void): void {
+  const networkKey = (from: PolicyResource, ref: unknown) => index.ref(from, ref, [GCP.network])?.urn ?? str(ref) ?? "?";
+  const services = gcpServiceRangeNames(index);
+  interface Source { address: string; serviceAccount: string | undefined; what: string }
+  const cells = new Map<string, { roles: Map<Role, { serviceAccounts: Set<string>; sources: Source[]; cluster: PolicyResource }> }>();
+  for (const c of clusterGraph(index).clusters) {
+    if (c.resource.type !== GCP.cluster) continue;
+    const role = roleOf(clusterTags(c.resource.props), c.resource.urn, c.resource.name, c.resource.parent?.urn);
+    const subnet = index.ref(c.resource, c.resource.props.subnetwork, [GCP.subnetwork]);
+    if (!role || !subnet) continue;
+    const key = networkKey(subnet, subnet.props.network);
+    const cell = cells.get(key) ?? { roles: new Map() };
+    cells.set(key, cell);
+    const entry = cell.roles.get(role) ?? { serviceAccounts: new Set<string>(), sources: [], cluster: c.resource };
+    cell.roles.set(role, entry);
+    const accounts = [str(at(c.resource.props, "nodeConfig", "serviceAccount")), ...c.pools.map((p) => str(at(p.resource.props, "nodeConfig", "serviceAccount")))].filter((x): x is string => x !== undefined);
+    for (const a of accounts) entry.serviceAccounts.add(a);
+    const primary = str(subnet.props.ipCidrRange);
+    if (primary) for (const a of entry.serviceAccounts) entry.sources.push({ address: sampleAddress(primary), serviceAccount: a, what: `${subnet.name} nodes` });
+    for (const cidr of gcpRoutedRanges(subnet, services).filter((x) => x !== primary)) entry.sources.push({ address: sampleAddress(cidr), serviceAccount: undefined, what: `${subnet.name} pods ${cidr}` });
+  }
+  const firewalls = new Map<string, { resource: PolicyResource; rule: GcpFirewallRule }[]>();
+  for (const f of index.ofType(GCP.firewall)) {
+    const rule = gcpFirewallRule(f.props, f.name);
+    if (!rule) continue;
+    const key = networkKey(f, f.props.network);
+    firewalls.set(key, [...(firewalls.get(key) ?? []), { resource: f, rule }]);
+  }
+  for (const [key, cell] of cells) {
+    const rules = firewalls.get(key) ?? [];
+    for (const [dstRole, dst] of cell.roles) {
+      if (dst.serviceAccounts.size === 0) {
+        report(dst.cluster.urn, violation(dst.cluster.name, `the ${dstRole} nodes run as the default Compute Engine service account, which firewall rules cannot tell apart from other roles`, "give the role's node pools their own service account (nodeConfig.serviceAccount) and target it"));
+      }
+      for (const target of dst.serviceAccounts) {
+        for (const [srcRole, src] of cell.roles) {
+          const wrong: string[] = [];
+          for (const s of src.sources) {
+            for (const { protocol, port } of PROBES) {
+              const actual = gcpFirewallAdmits(rules.map((r) => r.rule), { source: s.address, sourceServiceAccount: s.serviceAccount, targetServiceAccount: target, protocol, port });
+              if (actual !== flowAllows(srcRole, dstRole, protocol, port)) wrong.push(`${s.what} ${protocol}/${port} ${actual ? "allowed" : "denied"}`);
+            }
+          }
+          if (wrong.length === 0) continue;
+          const at = rules.find((r) => r.rule.targetServiceAccounts.includes(target))?.resource ?? rules[0]?.resource;
+          if (!at) continue;
+          report(
+            at.urn,
+            violation(at.name, `${srcRole} -> ${dstRole} (targets ${target}) differs from the isolation matrix: ${wrong.slice(0, 6).join(", ")}${wrong.length > 6 ? `, and ${wrong.length - 6} more` : ""}`, "generate the firewall rules from cells/plan/isolation.ts (providers/gcp/firewallRules.ts), with the role's pod ranges as sources, or change FLOWS in review"),
+          );
+        }
+      }
+    }
+  }
 }
 
 /** The VNET id of an Azure subnet: its id up to "/subnets/". */

@@ -1,6 +1,7 @@
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { CLUSTER_POLICIES } from "./clusters";
 import { EKS_POLICIES } from "./eks";
+import { GKE_POLICIES } from "./gke";
 import { HYGIENE_POLICIES } from "./hygiene";
 import { IDENTITY_POLICIES } from "./identity";
 import { NETWORK_POLICIES } from "./network";
@@ -29,6 +30,7 @@ export const POLICIES: Policies = [
   ...PLATFORM_POLICIES,
   ...HYGIENE_POLICIES,
   ...PROVIDER_API_POLICIES,
+  ...GKE_POLICIES,
 ];
 
 /** The domains, for docs/policies.md and the README. */
@@ -41,4 +43,5 @@ export const DOMAINS: Readonly<Record<string, Policies>> = {
   platform: PLATFORM_POLICIES,
   hygiene: HYGIENE_POLICIES,
   "provider-api": PROVIDER_API_POLICIES,
+  gke: GKE_POLICIES,
 };

@@ -81,12 +81,12 @@ export interface Toleration {
 /**
  * Which API the cluster serves for the platform's allow rules next to the
  * default-deny Kubernetes NetworkPolicy. `cilium`: namespaced CiliumNetworkPolicy
- * (AKS managed Cilium, Cilium on EKS). GKE Dataplane V2 does not serve namespaced
- * CiliumNetworkPolicy: a GKE build face adds its dialect here, and
- * components/platform/networkPolicies.ts (a `never`-checked switch) must then say
- * how the same flows are written in it.
+ * (AKS managed Cilium, Cilium on EKS). `kubernetes`: plain Kubernetes
+ * NetworkPolicy with ipBlock and namespace/pod selectors (GKE Dataplane V2, which
+ * serves no namespaced CiliumNetworkPolicy). components/platform/networkPolicies.ts
+ * (a `never`-checked switch) says how the same flows are written in each.
  */
-export type NetworkPolicyDialect = "cilium";
+export type NetworkPolicyDialect = "cilium" | "kubernetes";
 
 /**
  * The cloud-specific values the cloud-neutral platform components need on one
@@ -106,6 +106,12 @@ export interface PlatformBindings {
   /** Tolerations that let cluster add-ons run on the cluster's (tainted) system pools; empty when they are not tainted. */
   systemPoolTolerations: Toleration[];
   networkPolicyDialect: NetworkPolicyDialect;
+  /**
+   * Where the cluster's control plane reaches pods from (webhooks) and where pods
+   * reach the API server: the `kubernetes` dialect has no "kube-apiserver" entity
+   * and writes these as ipBlocks. Required with that dialect; unused by `cilium`.
+   */
+  controlPlaneCidrs?: string[];
   /** What must exist before anything is deployed into the cluster (the deployer's Kubernetes RBAC). */
   readyForKubernetes: pulumi.Resource[];
   /** The user node pools: workloads that do not run on system pools wait for them. */

@@ -91,13 +91,6 @@ describe("cellctl plan (npm run plan)", function () {
     expect(doc.cells[1].domain).to.equal("c002.eastus2.azure.db.example.com");
   });
 
-  it("plans the GCP example (IP plans only, said plainly)", () => {
-    const r = cellctl(["plan", "--stack", "prod-gcp"]);
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.include("IP plan of c002");
-    expect(r.stdout).to.include("plans IP layouts only so far");
-  });
-
   it("plans the AWS example: every cell's subnets, route tables, NATs, security groups, clusters, node groups and releases, and no violation", () => {
     const r = cellctl(["plan", "--stack", "prod-aws"]);
     expect(r.code, r.stderr).to.equal(0);
@@ -109,5 +102,16 @@ describe("cellctl plan (npm run plan)", function () {
       }
     }
     expect(r.stdout).to.match(/0 mandatory, 0 advisory violation\(s\)/);
+  });
+
+  it("plans the GCP example: every cell's network, subnetworks, NAT, firewall rules, clusters and pools, and no violation", () => {
+    const gcp = cellctl(["plan", "--stack", "prod-gcp"]);
+    expect(gcp.code, gcp.stderr).to.equal(0);
+    expect(gcp.stdout).to.not.include("plans IP layouts only so far");
+    for (const cell of ["c001", "c002"]) expect(gcp.stdout).to.include(`Resources of ${cell}`);
+    for (const type of ["gcp:compute/network:Network", "gcp:compute/subnetwork:Subnetwork", "gcp:compute/routerNat:RouterNat", "gcp:compute/firewall:Firewall", "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"]) {
+      expect(gcp.stdout).to.include(type);
+    }
+    expect(gcp.stdout).to.match(/0 mandatory, 0 advisory violation/);
   });
 });

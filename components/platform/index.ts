@@ -78,7 +78,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
       ]),
     );
 
-    for (const p of platformPolicies(role, args.plan, ingressAllowListFor(args.platform, role), args.bindings.networkPolicyDialect)) {
+    for (const p of platformPolicies(role, args.plan, ingressAllowListFor(args.platform, role), args.bindings.networkPolicyDialect, args.bindings.controlPlaneCidrs)) {
       const metadata = { name: p.name, namespace: namespaces[p.namespace].metadata.name };
       if (p.kind === "NetworkPolicy") {
         new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${p.namespace}-${p.name}`, { metadata, spec: p.spec }, o);

@@ -7,8 +7,9 @@ import { GATEWAY_SELECTOR } from "./values";
 
 /*
  * Network policies of the platform namespaces, as plain data. Each namespace is
- * default-deny (a Kubernetes NetworkPolicy, which Cilium enforces), and
- * CiliumNetworkPolicies allow exactly what its add-on needs. Rules stay at L3/L4:
+ * default-deny (a Kubernetes NetworkPolicy, which Cilium enforces), and allow
+ * rules in the cluster's dialect (CiliumNetworkPolicy, or plain NetworkPolicy on
+ * GKE Dataplane V2) let exactly what its add-on needs. Rules stay at L3/L4:
  * AKS's managed Cilium does not run the L7/DNS proxy that FQDN rules need, so
  * egress to ACME and the cloud's DNS API is "world" on 443.
  */
@@ -51,10 +52,13 @@ export function platformNamespaces(role: Role): PlatformNamespace[] {
  * gateway reaches its backends, the ClickHouse pods of the data-plane cluster, by
  * their VNET/VPC addresses on the ports the isolation matrix allows.
  */
-export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[], dialect: NetworkPolicyDialect): PolicySpec[] {
+export function platformPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[], dialect: NetworkPolicyDialect, controlPlaneCidrs: readonly string[] = []): PolicySpec[] {
   switch (dialect) {
     case "cilium":
       return ciliumPolicies(role, plan, ingressAllowList);
+    case "kubernetes":
+      if (controlPlaneCidrs.length === 0) throw new Error("platform: the kubernetes network-policy dialect needs the control plane's CIDRs (PlatformBindings.controlPlaneCidrs)");
+      return kubernetesPolicies(role, plan, ingressAllowList, controlPlaneCidrs);
     default: {
       // A new dialect (GKE Dataplane V2 serves no namespaced CiliumNetworkPolicy) must say how the same flows are written.
       const unknown: never = dialect;
@@ -113,4 +117,99 @@ function backendsOutsideTheCluster(role: Role, plan: CellIpPlan): Record<string,
     toCIDRSet: roleCidrs(plan, f.to).map((cidr) => ({ cidr })),
     toPorts: [{ ports: f.ports.map((p) => ({ port: String(p), protocol: f.protocol.toUpperCase() })) }],
   }));
+}
+
+// ---------------------------------------------------------------------------
+// The `kubernetes` dialect: the same flows as plain NetworkPolicy (GKE Dataplane V2).
+
+type NetworkPolicyPeer = types.input.networking.v1.NetworkPolicyPeer;
+type NetworkPolicyPort = types.input.networking.v1.NetworkPolicyPort;
+
+const k8sPorts = (protocol: "TCP" | "UDP", ...ports: number[]): NetworkPolicyPort[] => ports.map((port) => ({ protocol, port }));
+const ipBlocks = (cidrs: readonly string[]): NetworkPolicyPeer[] => cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+/** Any pod in any namespace: an empty namespaceSelector (a bare podSelector would mean "this namespace"). */
+const ANY_NAMESPACE: NetworkPolicyPeer = { namespaceSelector: {} };
+/**
+ * Where pods reach the GKE metadata server with Workload Identity: 169.254.169.254:80,
+ * which Dataplane V2 redirects to the node's gke-metadata-server on 988 (and
+ * 169.254.169.252:988 on recent versions). Source: cloud.google.com/kubernetes-engine/docs,
+ * "Restrict traffic with network policies: Workload Identity Federation for GKE".
+ */
+const METADATA_ADDRESS = "169.254.169.254/32";
+const METADATA_ALT_ADDRESS = "169.254.169.252/32";
+const METADATA_NODE_PORT = 988;
+
+function np(namespace: PlatformNamespace, name: string, spec: types.input.networking.v1.NetworkPolicySpec): PolicySpec {
+  return { name, namespace, kind: "NetworkPolicy", spec };
+}
+
+/** The role's node addresses (kubelet probes, the node's metadata server): its node ranges in the plan. */
+function nodeCidrs(plan: CellIpPlan, role: Role): string[] {
+  return plan.subnets.filter((s) => s.role === role && s.kind === "nodes").map((s) => s.cidr);
+}
+
+/** The allow rules as Kubernetes NetworkPolicies, next to the same default-deny per namespace. */
+function kubernetesPolicies(role: Role, plan: CellIpPlan, ingressAllowList: string[], controlPlaneCidrs: readonly string[]): PolicySpec[] {
+  const out: PolicySpec[] = [];
+  const nodes = nodeCidrs(plan, role);
+  // The control plane (webhooks) and the nodes (kubelet probes): CONTROL_PLANE of the cilium dialect.
+  const controlPlane = ipBlocks([...controlPlaneCidrs, ...nodes]);
+  for (const ns of platformNamespaces(role)) {
+    out.push({ name: "default-deny", namespace: ns, kind: "NetworkPolicy", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+    out.push(
+      np(ns, "allow-dns-apiserver-metadata", {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [...k8sPorts("UDP", 53), ...k8sPorts("TCP", 53)] },
+          { to: ipBlocks(controlPlaneCidrs), ports: k8sPorts("TCP", 443) },
+          // Workload Identity behind default-deny egress: the metadata server and the node's gke-metadata-server.
+          { to: ipBlocks([METADATA_ADDRESS]), ports: k8sPorts("TCP", 80, METADATA_NODE_PORT) },
+          { to: ipBlocks([METADATA_ALT_ADDRESS, ...nodes]), ports: k8sPorts("TCP", METADATA_NODE_PORT) },
+        ],
+      }),
+    );
+  }
+  const N = PLATFORM_NAMESPACES;
+  const world: NetworkPolicyPeer[] = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
+  out.push(
+    np(N.certManager, "allow-cert-manager", {
+      podSelector: {},
+      policyTypes: ["Ingress", "Egress"],
+      egress: [{ to: world, ports: [...k8sPorts("TCP", 443, 53), ...k8sPorts("UDP", 53)] }],
+      ingress: [{ from: controlPlane, ports: k8sPorts("TCP", 10250) }],
+    }),
+  );
+  if (hasAddon(role, "externalDns")) {
+    out.push(np(N.externalDns, "allow-external-dns", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: world, ports: k8sPorts("TCP", 443) }] }));
+  }
+  if (hasAddon(role, "istio")) {
+    out.push(
+      np(N.istioSystem, "allow-istiod", {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [
+          { from: [ANY_NAMESPACE], ports: k8sPorts("TCP", 15010, 15012, 15014) },
+          { from: controlPlane, ports: k8sPorts("TCP", 15017) },
+        ],
+      }),
+      np(N.istioIngress, "allow-gateway", {
+        podSelector: { matchLabels: { ...GATEWAY_SELECTOR } },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [
+          { from: ipBlocks(ingressAllowList), ports: k8sPorts("TCP", ...gatewayPorts(role)) },
+          { from: controlPlane, ports: k8sPorts("TCP", 15021) },
+        ],
+        egress: [
+          { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": N.istioSystem } }, podSelector: { matchLabels: { app: "istiod" } } }], ports: k8sPorts("TCP", 15012) },
+          { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { [INGRESS_BACKEND_LABEL]: "true" } } }] },
+          ...FLOWS.filter((f) => f.from === role && f.viaGateway).map((f) => ({
+            to: ipBlocks(roleCidrs(plan, f.to)),
+            ports: k8sPorts(f.protocol === "tcp" ? "TCP" : "UDP", ...f.ports),
+          })),
+        ],
+      }),
+    );
+  }
+  return out;
 }

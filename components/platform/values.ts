@@ -82,7 +82,8 @@ export function externalDnsRelease(version: string, b: PlatformBindings, zone: s
     // id keeps it away from every other cluster's records in the shared zone.
     policy: "sync",
     // TXT ownership records cannot start with "*": name them "wildcard" instead.
-    extraArgs: ["--txt-wildcard-replacement=wildcard"],
+    // The cloud's own flags (e.g. --google-project) come after ours.
+    extraArgs: ["--txt-wildcard-replacement=wildcard", ...(Array.isArray(b.externalDnsValues.extraArgs) ? (b.externalDnsValues.extraArgs as unknown[]) : [])],
     tolerations: b.systemPoolTolerations,
   });
 }

@@ -139,3 +139,50 @@ export function sampleOf(entry: string): string | undefined {
   const [first, last] = rangeOf(entry);
   return IPv4.fromNumber(first + 4n <= last ? first + 4n : first).toString();
 }
+
+/** One GCP VPC firewall rule (ingress) in the form the GCP evaluator reads. */
+export interface GcpFirewallRule {
+  name: string;
+  allow: boolean;
+  disabled: boolean;
+  /** Per allowed/denied entry: protocol ("tcp", "udp", "*") and port ranges. */
+  entries: { protocol: string; ports: PortRange[] }[];
+  sourceRanges: string[];
+  sourceServiceAccounts: string[];
+  sourceTags: string[];
+  targetServiceAccounts: string[];
+  targetTags: string[];
+  priority: number;
+}
+
+/** A GCP probe: the source's address and, for a VM's primary address, its service account; the destination VM's service account. */
+export interface GcpProbe {
+  source: string;
+  /** The source VM's service account; undefined for alias IPs (pods), which service-account sources do not match. */
+  sourceServiceAccount: string | undefined;
+  /** The destination VM's service account (a rule targeting it covers its alias IPs, i.e. its pods). */
+  targetServiceAccount: string;
+  protocol: "tcp" | "udp";
+  port: number;
+}
+
+/**
+ * Whether a GCP VPC admits an ingress probe. From cloud.google.com/firewall/docs
+ * ("VPC firewall rules"): a rule applies to its targets (all instances when it
+ * names none); sources match by range, or by service account or tag for the
+ * instance's primary address only (never alias IPs); the lowest priority number
+ * wins, and at equal priority a deny wins over an allow; with no match, the
+ * implied deny-ingress rule (65535) denies. Disabled rules do nothing.
+ */
+export function gcpFirewallAdmits(rules: readonly GcpFirewallRule[], probe: GcpProbe): boolean {
+  const matching = rules.filter(
+    (r) =>
+      !r.disabled &&
+      (r.targetServiceAccounts.length === 0 && r.targetTags.length === 0 ? true : r.targetServiceAccounts.includes(probe.targetServiceAccount)) &&
+      (r.sourceRanges.some((s) => addressMatches(s, probe.source)) || (probe.sourceServiceAccount !== undefined && r.sourceServiceAccounts.includes(probe.sourceServiceAccount))) &&
+      r.entries.some((e) => (e.protocol === "*" || e.protocol === probe.protocol) && e.ports.some((p) => probe.port >= p.from && probe.port <= p.to)),
+  );
+  if (matching.length === 0) return false;
+  matching.sort((a, b) => a.priority - b.priority || Number(a.allow) - Number(b.allow));
+  return matching[0].allow;
+}

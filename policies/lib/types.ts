@@ -84,6 +84,14 @@ export const GCP = {
   projectIamPolicy: "gcp:projects/iAMPolicy:IAMPolicy",
   bucket: "gcp:storage/bucket:Bucket",
   dnsZone: "gcp:dns/managedZone:ManagedZone",
+  dnsRecordSet: "gcp:dns/recordSet:RecordSet",
+  dnsZoneIamMember: "gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember",
+  router: "gcp:compute/router:Router",
+  keyRing: "gcp:kms/keyRing:KeyRing",
+  cryptoKey: "gcp:kms/cryptoKey:CryptoKey",
+  cryptoKeyIamMember: "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+  customRole: "gcp:projects/iAMCustomRole:IAMCustomRole",
+  serviceAccountIamMember: "gcp:serviceaccount/iAMMember:IAMMember",
 } as const;
 
 export const K8S = {

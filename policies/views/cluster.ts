@@ -103,7 +103,7 @@ const GKE_HINTS: ClusterHints = {
   localAccounts: "set masterAuth.clientCertificateConfig.issueClientCertificate: false and enableLegacyAbac: false",
   auditLogging: "keep loggingService on and loggingConfig.enableComponents including APISERVER",
   secretsEncryption: "set databaseEncryption {state: ENCRYPTED, keyName: <Cloud KMS key>}",
-  version: "set minMasterVersion to a version such as 1.33",
+  version: "set minMasterVersion to a version such as 1.33 and hold the minor version with a NO_MINOR_UPGRADES maintenance exclusion (cellplane:maintenance.upgradeChannel patch)",
   serviceRange: "set ipAllocationPolicy.servicesIpv4CidrBlock to a private range outside the VPC (cellplane:serviceCidr)",
 };
 
@@ -185,6 +185,17 @@ function eks({ props: p, name }: Subject): ClusterView {
   };
 }
 
+/**
+ * GKE on a release channel upgrades the minor version by itself unless a
+ * maintenance exclusion of scope NO_MINOR_UPGRADES (or NO_MINOR_OR_NODE_UPGRADES) holds it.
+ */
+function gkeVersionDrift(p: Props): string | null {
+  const channel = str(at(p, "releaseChannel", "channel"));
+  if (!channel || channel === "UNSPECIFIED") return null;
+  const held = records(at(p, "maintenancePolicy", "maintenanceExclusions")).some((e) => ["NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"].includes(str(at(e, "exclusionOptions", "scope")) ?? ""));
+  return held ? null : `releaseChannel ${channel} without a NO_MINOR_UPGRADES maintenance exclusion moves the minor version`;
+}
+
 function gke({ props: p, name }: Subject): ClusterView {
   const networking = str(p.networkingMode);
   const vpcNative = networking === "VPC_NATIVE" || (networking === undefined && record(p.ipAllocationPolicy) !== undefined);
@@ -206,7 +217,7 @@ function gke({ props: p, name }: Subject): ClusterView {
     auditLogging: p.loggingService !== "none" && (components === undefined || strings(components).some((c) => c === "APISERVER" || c === "SYSTEM_COMPONENTS")),
     secretsEncryption: at(p, "databaseEncryption", "state") === "ENCRYPTED",
     version: str(p.minMasterVersion),
-    versionDrift: null,
+    versionDrift: gkeVersionDrift(p),
     inlinePools: [],
     hints: GKE_HINTS,
   };

@@ -3,7 +3,7 @@ import { Cloud } from "../../cells/plan/model";
 import { at, num, oneOrMany, Props, records, str, strings, stringMap } from "../lib/props";
 import { subjectOf, ViewTable, viewsOf } from "../lib/policy";
 import { StackIndex } from "../lib/stack";
-import { ALL_PORTS, IngressRule, parsePorts, PortRange } from "../lib/reachability";
+import { ALL_PORTS, GcpFirewallRule, IngressRule, parsePorts, PortRange } from "../lib/reachability";
 import { AWS, AZURE, GCP } from "../lib/types";
 
 export { ALL_PORTS, parsePorts };
@@ -268,3 +268,32 @@ export const RULE_SET_VIEWS: ViewTable<RuleSetView> = {
 };
 
 export const RULE_SET_TYPES = Object.keys(RULE_SET_VIEWS);
+
+// ---------------------------------------------------------------------------
+// GCP firewall rules for the GCP evaluator (targets and source service accounts kept)
+
+/** A GCP firewall resource's ingress rule for gcpFirewallAdmits; undefined for egress rules. */
+export function gcpFirewallRule(p: Props, name: string): GcpFirewallRule | undefined {
+  if ((str(p.direction) ?? "INGRESS") !== "INGRESS") return undefined;
+  const allows = records(p.allows);
+  const denies = records(p.denies);
+  const entries = (allows.length > 0 ? allows : denies).map((r) => {
+    const protocol = (str(r.protocol) ?? "all").toLowerCase();
+    return {
+      protocol: protocol === "all" ? "*" : protocol,
+      ports: strings(r.ports).length === 0 ? [ALL_PORTS] : strings(r.ports).map(parsePorts).filter((x): x is PortRange => x !== undefined),
+    };
+  });
+  return {
+    name: str(p.name) ?? name,
+    allow: allows.length > 0,
+    disabled: p.disabled === true,
+    entries,
+    sourceRanges: strings(p.sourceRanges),
+    sourceServiceAccounts: strings(p.sourceServiceAccounts),
+    sourceTags: strings(p.sourceTags),
+    targetServiceAccounts: strings(p.targetServiceAccounts),
+    targetTags: strings(p.targetTags),
+    priority: num(p.priority) ?? 1000,
+  };
+}

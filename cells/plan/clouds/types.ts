@@ -55,6 +55,8 @@ export interface RegionFacts {
   zones?: unknown;
   tags?: unknown;
   dnsZone?: unknown;
+  /** The whole raw `cellplane:` config, for the rare rule of a cloud on another key (GKE's maintenance availability). */
+  whole?: Record<string, unknown>;
 }
 
 /** VM sizes a cloud's pools get unless `cellplane:clusters` says otherwise. */
