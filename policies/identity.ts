@@ -105,12 +105,32 @@ function gcpProjectGrantScope(p: Props): string | null {
   return `the grant of ${role || "roles"} covers the whole project ${str(p.project) ?? ""}`.trim();
 }
 
+/**
+ * Read-only actions an Azure custom role may grant on a whole resource group:
+ * external-dns lists the zones of its group before it writes its own (Reader would
+ * read every resource of the group). azure-group-roles-read-only holds custom roles
+ * granted at a group to these.
+ */
+export const AZURE_GROUP_READ_ACTIONS: readonly string[] = ["Microsoft.Network/dnszones/read"];
+
+/** Whether an assignment names a custom role defined at its own scope (`<scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>`). */
+function azureOwnScopeCustomRole(p: Props): boolean {
+  const scope = str(p.scope)?.replace(/\/+$/, "").toLowerCase();
+  return scope !== undefined && (str(p.roleDefinitionId) ?? "").toLowerCase().startsWith(`${scope}/providers/microsoft.authorization/roledefinitions/`);
+}
+
+/** Why an Azure assignment's scope is too wide; a group-scoped custom role of that group is judged by azure-group-roles-read-only. */
+function azureGrantScope(p: Props): string | null {
+  const problem = azureScopeProblem(str(p.scope));
+  return problem && /is a whole resource group$/.test(problem) && azureOwnScopeCustomRole(p) ? null : problem;
+}
+
 const GRANT_VIEWS: ViewTable<GrantView> = {
   [AZURE.roleAssignment]: ({ props: p }) => {
     const role = str(p.roleDefinitionId)?.split("/").pop()?.toLowerCase();
     const broad = role ? AZURE_BROAD_ROLES[role] : undefined;
     return {
-      wideScope: azureScopeProblem(str(p.scope)),
+      wideScope: azureGrantScope(p),
       wideActions: broad ? `it grants the built-in role ${broad}` : null,
       fix: "scope the assignment to the one resource the identity needs (the DNS zone, the cell's VNET) with the narrowest built-in role",
     };
@@ -189,4 +209,42 @@ export const gcpProjectCustomRolesListOnly = stackRule({
   },
 });
 
-export const IDENTITY_POLICIES = [noStaticKeys, leastPrivilegeGrants, gcpProjectCustomRolesListOnly];
+/**
+ * Azure: a grant on a whole resource group is accepted by least-privilege-grants
+ * only for a custom role defined at that group; this rule holds such a role to
+ * read-only actions (AZURE_GROUP_READ_ACTIONS). A role the stack does not define,
+ * or one with more actions or any data action, is a violation.
+ */
+export const azureGroupRolesReadOnly = stackRule({
+  name: "azure-group-roles-read-only",
+  description:
+    "An Azure role assignment on a whole resource group names a custom role the stack defines at that group with read-only actions (Microsoft.Network/dnszones/read: external-dns lists its group's zones before writing its own). Fix: grant writes on the one resource (DNS Zone Contributor on the cell's zone), and only the list-only role on the group.",
+  enforcementLevel: "mandatory",
+  appliesTo: [AZURE.roleAssignment, AZURE.roleDefinition],
+  check(index, { report }) {
+    const readOnly = new Map<string, boolean>();
+    for (const r of index.ofType(AZURE.roleDefinition)) {
+      const perms = records(r.props.permissions);
+      const actions = perms.flatMap((perm) => strings(perm.actions));
+      const ok = actions.length > 0 && actions.every((a) => AZURE_GROUP_READ_ACTIONS.includes(a)) && perms.every((perm) => strings(perm.dataActions).length === 0);
+      const id = str(r.props.id);
+      if (id) readOnly.set(id.toLowerCase(), ok);
+    }
+    for (const g of index.ofType(AZURE.roleAssignment)) {
+      if (!/is a whole resource group$/.test(azureScopeProblem(str(g.props.scope)) ?? "") || !azureOwnScopeCustomRole(g.props)) continue;
+      const role = str(g.props.roleDefinitionId) ?? "";
+      const ok = readOnly.get(role.toLowerCase());
+      if (ok === true) continue;
+      report(
+        g.urn,
+        violation(
+          g.name,
+          ok === undefined ? `grants the custom role ${role} on a whole resource group, and this stack does not define it, so its actions are unknown` : `grants the custom role ${role} on a whole resource group, and it holds more than ${AZURE_GROUP_READ_ACTIONS.join(", ")}`,
+          "grant writes on the one resource the identity needs; on a group, only the list-only custom role",
+        ),
+      );
+    }
+  },
+});
+
+export const IDENTITY_POLICIES = [noStaticKeys, leastPrivilegeGrants, gcpProjectCustomRolesListOnly, azureGroupRolesReadOnly];

@@ -252,9 +252,34 @@ describe("platform layer under strict mocks (prod-azure)", function () {
       expect(a.inputs.scope).to.equal(`/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-cellplane-eastus2-${cell}/providers/Microsoft.Network/dnszones/${cell}.${ZONE}`);
       expect(a.inputs.roleDefinitionId).to.match(/\/roleDefinitions\/befefa01-2a29-4197-83a8-272ff33ce314$/);
     }
-    for (const a of assignments) {
+    // The one group-wide grant: external-dns's list-only role, on its own cell's group (below).
+    for (const a of assignments.filter((r) => !r.name.endsWith("-dns-zone-lister"))) {
       expect(a.inputs.scope, a.name).not.to.match(/^\/subscriptions\/[^/]+\/?$/);
       expect(a.inputs.scope, a.name).not.to.match(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/?$/i);
+    }
+  });
+
+  it("lets external-dns list its cell's zones with a custom role that reads DNS zones only, defined and granted at the cell's group", () => {
+    const group = (cell: string) => `/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-cellplane-eastus2-${cell}`;
+    const roles = run.registrations.filter((r) => r.type === "azure-native:authorization:RoleDefinition");
+    expect(roles.map((r) => r.name).sort()).to.deep.equal(cells.map((c) => `${c}-dns-zone-lister-role`));
+    for (const r of roles) {
+      const cell = r.name.split("-")[0];
+      expect(r.inputs.scope).to.equal(group(cell));
+      expect(r.inputs.assignableScopes).to.deep.equal([group(cell)]);
+      expect(r.inputs.permissions).to.deep.equal([{ actions: ["Microsoft.Network/dnszones/read"], notActions: [], dataActions: [], notDataActions: [] }]);
+    }
+    const listers = run.registrations.filter((r) => r.type === "azure-native:authorization:RoleAssignment" && r.name.endsWith("-dns-zone-lister"));
+    // Where external-dns runs: proxy and data-plane-mgmt, not data-plane.
+    expect(listers.map((r) => r.name).sort()).to.deep.equal(cells.flatMap((c) => [`${c}-data-plane-mgmt-dns-zone-lister`, `${c}-proxy-dns-zone-lister`]).sort());
+    for (const a of listers) {
+      const cell = a.name.split("-")[0];
+      const role = roles.find((r) => r.name === `${cell}-dns-zone-lister-role`)!;
+      expect(a.inputs.scope).to.equal(group(cell));
+      expect(a.inputs.roleDefinitionId).to.equal(role.id);
+      // The cluster's own DNS identity (the mocks derive its principal id from its ARM id).
+      const identity = run.registrations.find((r) => r.name === a.name.replace(/-dns-zone-lister$/, "-dns-identity"))!;
+      expect(a.inputs.principalId).to.equal(mockGuid(`${identity.id}/principal`));
     }
   });
 

@@ -290,6 +290,16 @@ describe("policy pack (offline)", function () {
         says: /grant: grants the custom role projects\/p\/roles\/someone_elses at project level, which this stack does not define/,
       },
       {
+        policy: "azure-group-roles-read-only",
+        // prod-azure: external-dns's list-only role on each cell's group.
+        pass: () => azure,
+        fail: () =>
+          mutate(azure, "c001-dns-zone-lister-role", (r) => {
+            r.inputs.permissions = [{ actions: ["Microsoft.Network/dnszones/read", "Microsoft.Network/dnszones/write"], notActions: [], dataActions: [], notDataActions: [] }];
+          }),
+        says: /c001-proxy-dns-zone-lister: grants the custom role .*rg-cellplane-eastus2-c001\/providers\/Microsoft.Authorization\/roleDefinitions\/.* on a whole resource group, and it holds more than Microsoft.Network\/dnszones\/read/,
+      },
+      {
         policy: "gke-cluster-deployable",
         pass: () => [res(GCP.cluster, "g", { ...gkeInputs(), removeDefaultNodePool: true, initialNodeCount: 1, nodeConfig: { serviceAccount: "n@p.iam.gserviceaccount.com" }, maintenancePolicy: { recurringWindow: { startTime: "2025-01-05T02:00:00Z", endTime: "2025-01-05T14:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SU" } } })],
         fail: () => [res(GCP.cluster, "g", { ...gkeInputs(), networkPolicy: { enabled: true }, removeDefaultNodePool: true, initialNodeCount: 0, maintenancePolicy: { recurringWindow: { startTime: "2025-01-05T02:00:00Z", endTime: "2025-01-05T06:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SU" } } })],

@@ -2,7 +2,8 @@ import { ROLES, Role } from "../../cells/plan/model";
 import { dnsWritersFor } from "../../cells/plan/platform";
 import { BuildCellArgs, CellInfra, CloudProvider, ClusterInfra } from "../types";
 import { buildAzureCluster } from "./cluster";
-import { buildAzureCellDns, buildAzureRegionDns } from "./dns";
+import { armScope, buildAzureCellDns, buildAzureRegionDns } from "./dns";
+import { dnsZoneListerRole } from "./rbac";
 import { buildCellKms } from "./kms";
 import { buildCellLogWorkspace } from "./logging";
 import { bindAzurePlatform } from "./platform";
@@ -24,10 +25,22 @@ function buildAzureCell({ ctx, regionDns, parent }: BuildCellArgs): CellInfra {
   // The three clusters of a cell do not wait on each other.
   const clusters = Object.fromEntries(ROLES.map((role) => [role, buildAzureCluster({ ctx, role, network, services, parent })]));
   const dns = buildAzureCellDns(ctx, network.resourceGroupName, regionDns, parent);
+  const zoneLister = dnsZoneListerRole(
+    `${ctx.cell.id}-dns-zone-lister-role`,
+    {
+      meaning: `${ctx.stack}/${ctx.cell.id}/dns-zone-lister`,
+      resourceGroupId: dns.zoneId.apply((zoneId) => {
+        const { subscriptionId, resourceGroupName } = armScope(zoneId);
+        return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}`;
+      }),
+      roleName: `cellplane dns zone lister ${ctx.stack} ${ctx.cell.id}`,
+    },
+    { parent },
+  );
   const built: Partial<Record<Role, ClusterInfra>> = {};
   for (const role of ROLES) {
     const cluster = clusters[role];
-    const platform = bindAzurePlatform({ ctx, network, role, cluster, dns, writers: dnsWritersFor(role), parent });
+    const platform = bindAzurePlatform({ ctx, network, role, cluster, dns, writers: dnsWritersFor(role), zoneLister, parent });
     const { readyForKubernetes: _r, userPools: _u, ...outputs } = cluster;
     built[role] = { ...outputs, platform };
   }

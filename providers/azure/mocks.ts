@@ -24,6 +24,7 @@ const AZURE_IDS: Record<string, (i: MockInputs, name: string) => string> = {
   "azure-native:managedidentity:UserAssignedIdentity": (i) => `${rg(i)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.resourceName}`,
   "azure-native:managedidentity:FederatedIdentityCredential": (i) =>
     `${rg(i)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.resourceName}/federatedIdentityCredentials/${i.federatedIdentityCredentialResourceName}`,
+  "azure-native:authorization:RoleDefinition": (i) => `${i.scope}/providers/Microsoft.Authorization/roleDefinitions/${i.roleDefinitionId}`,
   "azure-native:authorization:RoleAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/roleAssignments/${i.roleAssignmentName}`,
   "azure-native:authorization:PolicyAssignment": (i) => `${i.scope}/providers/Microsoft.Authorization/policyAssignments/${i.policyAssignmentName}`,
   "azure-native:containerservice:ManagedCluster": (i) => `${rg(i)}/providers/Microsoft.ContainerService/managedClusters/${i.resourceName}`,

@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import { stableGuid } from "../../cells/plan/naming";
 import { Role } from "../../cells/plan/model";
-import { ServiceAccountRef } from "../../cells/plan/platform";
+import { DNS_WRITERS, ServiceAccountRef } from "../../cells/plan/platform";
 import { CellContext, CellDns, PlatformBindings, WorkloadIdentity } from "../types";
 import { AzureCluster, SYSTEM_POOL_TOLERATIONS } from "./cluster";
 import { armScope } from "./dns";
 import { azureNames } from "./names";
 import { AzureNetwork } from "./network";
-import { roleAssignment } from "./rbac";
+import { roleAssignment, ZoneLister } from "./rbac";
 
 /** Audience AKS workload identity exchanges service-account tokens for. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -26,10 +28,12 @@ export interface AzurePlatformArgs {
   dns: CellDns;
   /** The cluster's DNS-writing service accounts (cells/plan/platform.ts dnsWritersFor). */
   writers: ServiceAccountRef[];
+  /** The cell's zone-lister role (dnsZoneListerRole): granted where external-dns runs. */
+  zoneLister: ZoneLister;
   parent: pulumi.Resource;
 }
 
-export function bindAzurePlatform({ ctx, network, role, cluster, dns, writers, parent }: AzurePlatformArgs): PlatformBindings {
+export function bindAzurePlatform({ ctx, network, role, cluster, dns, writers, zoneLister, parent }: AzurePlatformArgs): PlatformBindings {
   const id = ctx.cell.id;
   const name = `${id}-${role}`;
   const o = { parent };
@@ -47,6 +51,22 @@ export function bindAzurePlatform({ ctx, network, role, cluster, dns, writers, p
     { meaning: `${ctx.stack}/${id}/${role}/dns-zone-contributor`, scope: dns.zoneId, role: "dnsZoneContributor", principalId: identity.principalId },
     o,
   );
+
+  if (writers.some((sa) => sa.namespace === DNS_WRITERS.externalDns.namespace && sa.name === DNS_WRITERS.externalDns.name)) {
+    // external-dns lists the zones of its resource group before it writes one: without
+    // this it gets 403 and publishes nothing. The cell's own list-only role, on the cell's group.
+    new authorization.RoleAssignment(
+      `${name}-dns-zone-lister`,
+      {
+        roleAssignmentName: stableGuid(`${ctx.stack}/${id}/${role}/dns-zone-lister`),
+        scope: zoneLister.scope,
+        roleDefinitionId: zoneLister.roleDefinitionId,
+        principalId: identity.principalId,
+        principalType: "ServicePrincipal",
+      },
+      o,
+    );
+  }
 
   // Azure rejects parallel writes of credentials to one identity (409): chain them.
   let previous: pulumi.Resource | undefined;

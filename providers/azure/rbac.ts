@@ -33,6 +33,44 @@ export interface RoleAssignmentArgs {
   subscriptionId?: string;
 }
 
+/**
+ * The one action external-dns's Azure provider needs beyond DNS Zone Contributor on
+ * the zone: it lists the zones of its resource group (`zones.ListByResourceGroup`)
+ * before filtering them, which needs `dnszones/read` on the group (cloud-facts,
+ * "AKS: what a real deploy rejects or breaks"; kubernetes-sigs/external-dns docs,
+ * tutorials/azure.md, "the identity needs Reader on the resource group"). Reader
+ * would also read every other resource of the cell's group; this role reads zones only.
+ */
+export const DNS_ZONE_LISTER_ACTIONS = ["Microsoft.Network/dnszones/read"] as const;
+
+/**
+ * A custom role, defined in and assignable only at the cell's resource group, that
+ * lists its DNS zones and nothing else. One per cell: its name is unique in the tenant.
+ */
+export interface ZoneLister {
+  /** The custom role's ARM id: what an assignment names. */
+  roleDefinitionId: pulumi.Output<string>;
+  /** The cell's resource group: the role's only assignable scope. */
+  scope: pulumi.Input<string>;
+}
+
+export function dnsZoneListerRole(name: string, a: { meaning: string; resourceGroupId: pulumi.Input<string>; roleName: string }, opts: pulumi.CustomResourceOptions): ZoneLister {
+  const role = new authorization.RoleDefinition(
+    name,
+    {
+      roleDefinitionId: stableGuid(a.meaning),
+      scope: a.resourceGroupId,
+      roleName: a.roleName,
+      description: "cellplane: lists the DNS zones of one cell's resource group (external-dns); reads nothing else",
+      roleType: "CustomRole",
+      permissions: [{ actions: [...DNS_ZONE_LISTER_ACTIONS], notActions: [], dataActions: [], notDataActions: [] }],
+      assignableScopes: [a.resourceGroupId],
+    },
+    opts,
+  );
+  return { roleDefinitionId: role.id, scope: a.resourceGroupId };
+}
+
 /** A built-in role on one scope for one principal. */
 export function roleAssignment(name: string, a: RoleAssignmentArgs, opts: pulumi.CustomResourceOptions & { parent: pulumi.Resource }): authorization.RoleAssignment {
   const subscriptionId = a.subscriptionId ?? authorization.getClientConfigOutput({ parent: opts.parent }).subscriptionId;
