@@ -133,16 +133,20 @@ async function loadRegion(stack: StackConfigReader): Promise<LoadedRegion> {
   return { flat, raw, config: validated.value, retired: retiredCells(flat), adding: addingCells(flat) };
 }
 
+/** A `cellctl:` bookkeeping value as JSON, or undefined when it is not JSON (the callers say what it must be). */
+function jsonOrUndefined(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The ids in `cellctl:addingCells` (cells whose add has not finished). */
 export function addingCells(flat: Record<string, string>): string[] {
   const value = flat[ADDING_CELLS_KEY];
   if (value === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonOrUndefined(value);
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new UserError(`${ADDING_CELLS_KEY} must be a map of cell ids, got ${value}\n  fix: restore it from version control; cellctl maintains it`);
   }
@@ -153,12 +157,7 @@ export function addingCells(flat: Record<string, string>): string[] {
 export function retiredCells(flat: Record<string, string>): string[] {
   const value = flat[RETIRED_CELLS_KEY];
   if (value === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonOrUndefined(value);
   if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
     const hint = Array.isArray(parsed) && parsed.some((x) => typeof x === "boolean" || x === null) ? ` (YAML read an id such as true, no or null as a boolean or null: quote it, e.g. "no")` : "";
     throw new UserError(`${RETIRED_CELLS_KEY} must be a list of cell ids, got ${value}${hint}\n  fix: restore it from version control; cellctl maintains it`);

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { program } from "../cells/program";
 import { parse } from "yaml";
 import { RunResult, runProgram } from "../offline/run";
 import { loadStackFile, stackFilePath } from "../offline/stackfile";
@@ -36,4 +38,23 @@ export function sharedRun(stack: string): Promise<RunResult> {
     runs.set(stack, run);
   }
   return run;
+}
+
+/**
+ * Runs `stack` with one more cell and asserts what users rely on when a region
+ * grows: every added resource belongs to the new cell, and no existing resource's
+ * inputs change (the Region component's own bookkeeping aside).
+ */
+export async function expectAddedCellTouchesNothingElse(run: RunResult, stack: string, cell: { id: string; cidr: string }, minAdded: number): Promise<void> {
+  const raw = exampleRaw(stack);
+  raw.cells[cell.id] = { cidr: cell.cidr };
+  const bigger = await runProgram({ stack, config: flatFromRaw(raw), program });
+  const before = new Map(run.registrations.map((r) => [r.urn, r]));
+  const added = bigger.registrations.filter((r) => !before.has(r.urn));
+  expect(added.length).to.be.greaterThan(minAdded - 1);
+  for (const r of added) expect(r.urn, r.urn).to.match(new RegExp(`(Cell::${cell.id}|-${cell.id}-|::${cell.id})`));
+  for (const r of bigger.registrations.filter((x) => before.has(x.urn))) {
+    if (r.type === "cellplane:cells:Region") continue;
+    expect(r.inputs, r.urn).to.deep.equal(before.get(r.urn)!.inputs);
+  }
 }
