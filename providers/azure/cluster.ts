@@ -257,38 +257,20 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
 
   auditLogs(name, cluster.id, services.logWorkspaceId, parent);
 
-  new containerservice.MaintenanceConfiguration(
-    `${name}-maintenance`,
-    {
-      resourceGroupName,
-      resourceName: cluster.name,
-      configName: "aksManagedAutoUpgradeSchedule",
-      maintenanceWindow: {
-        schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
-        durationHours: region.maintenance.durationHours,
-        startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
-        utcOffset: "+00:00",
-      },
-    },
-    o,
-  );
-
-  // Node OS images update only in the maintenance window too (not whenever AKS releases one).
-  new containerservice.MaintenanceConfiguration(
-    `${name}-node-os-maintenance`,
-    {
-      resourceGroupName,
-      resourceName: cluster.name,
-      configName: "aksManagedNodeOSUpgradeSchedule",
-      maintenanceWindow: {
-        schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
-        durationHours: region.maintenance.durationHours,
-        startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
-        utcOffset: "+00:00",
-      },
-    },
-    o,
-  );
+  // Kubernetes upgrades, and node OS images too (not whenever AKS releases one), only in
+  // the maintenance window. The Pulumi names are identity: keep them.
+  const window = {
+    schedule: { weekly: { dayOfWeek: region.maintenance.day, intervalWeeks: 1 } },
+    durationHours: region.maintenance.durationHours,
+    startTime: `${String(region.maintenance.startHourUtc).padStart(2, "0")}:00`,
+    utcOffset: "+00:00",
+  };
+  for (const [suffix, configName] of [
+    ["maintenance", "aksManagedAutoUpgradeSchedule"],
+    ["node-os-maintenance", "aksManagedNodeOSUpgradeSchedule"],
+  ] as const) {
+    new containerservice.MaintenanceConfiguration(`${name}-${suffix}`, { resourceGroupName, resourceName: cluster.name, configName, maintenanceWindow: window }, o);
+  }
 
   // Pod security baseline, enforced by the Azure Policy add-on. Built-in initiative
   // "Kubernetes cluster pod security baseline standards for Linux-based workloads"
