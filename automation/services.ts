@@ -87,8 +87,8 @@ function regionOf(flat: Record<string, string>, name: string): RegionConfig {
 
 /** The cloud's service pool from region config, or undefined on a cloud without one. Throws when the cloud needs one and it is not configured. */
 function poolOf(config: RegionConfig): ServicePool | undefined {
-  const face = CLOUD_FACES[config.cloud] as { services?: { pool(settings: unknown): ServicePool | undefined } };
-  return face.services?.pool((config as unknown as Record<string, unknown>)[config.cloud]);
+  const face = CLOUD_FACES[config.cloud] as { services?: { pool(settings: unknown, region: { cellCount: number }): ServicePool | undefined } };
+  return face.services?.pool((config as unknown as Record<string, unknown>)[config.cloud], { cellCount: config.cells.length });
 }
 
 export function recordsOf(entries: readonly ServiceStackEntry[]): { summaries: ServiceSummary[]; records: ServiceRecord[] } {
