@@ -74,8 +74,10 @@ export function renderServicePlan(p: ServiceResourcePlan): string {
   out.push(`  cell            ${p.placement.cell} (${p.placement.cellPodsFreeAfter} data-plane pods free after it)`);
   if (p.placement.poolMember) {
     const rg = p.resources.find((r) => r.type.endsWith(":ResourceGroup"))?.inputs.resourceGroupName;
-    out.push(`  ${p.pool?.memberKind ?? "pool member"}    ${p.placement.poolMember} (drawn among ${p.placement.eligibleMembers.length} eligible)`);
+    out.push(`  ${(p.pool?.memberKind ?? "pool member").padEnd(16)}${p.placement.poolMember} (drawn among ${p.placement.eligibleMembers.length} eligible)`);
     if (rg) out.push(`  resource group  ${String(rg)}`);
+    const bucket = p.resources.find((r) => r.type === "aws:s3/bucket:Bucket")?.inputs.bucket;
+    if (bucket) out.push(`  bucket          ${String(bucket)}`);
   }
   if (p.pool) {
     const t = table([p.pool.memberKind, "state", "services"]);
