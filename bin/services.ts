@@ -76,8 +76,10 @@ export function renderServicePlan(p: ServiceResourcePlan): string {
     const rg = p.resources.find((r) => r.type.endsWith(":ResourceGroup"))?.inputs.resourceGroupName;
     out.push(`  ${(p.pool?.memberKind ?? "pool member").padEnd(16)}${p.placement.poolMember} (drawn among ${p.placement.eligibleMembers.length} eligible)`);
     if (rg) out.push(`  resource group  ${String(rg)}`);
-    const bucket = p.resources.find((r) => r.type === "aws:s3/bucket:Bucket")?.inputs.bucket;
-    if (bucket) out.push(`  bucket          ${String(bucket)}`);
+    // Object-storage buckets of any cloud (type `...:Bucket`): their name is `bucket` or `name`.
+    const bucket = p.resources.find((r) => r.type.endsWith(":Bucket"));
+    const bucketName = bucket?.inputs.bucket ?? bucket?.inputs.name;
+    if (bucketName) out.push(`  bucket          ${String(bucketName)}`);
   }
   if (p.pool) {
     const t = table([p.pool.memberKind, "state", "services"]);
