@@ -4,7 +4,7 @@ import { stackRule, StackRuleSpec, violation } from "./lib/policy";
 import { at, record, records, str } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
-import { bucketNetwork, bucketReaders, s3VpceDenySparesManagement, statementsOf } from "./storageAws";
+import { bucketNetwork, bucketReaders, s3BucketPolicyActionsMatchResources, s3VpceDenySparesManagement, statementsOf } from "./storageAws";
 
 /*
  * Storage, when a stack has any: no public access, TLS 1.2 or newer, encrypted
@@ -237,4 +237,4 @@ export const storageSingleGrantee = stackRule({
   },
 });
 
-export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest, storageNetworkRestricted, storageSingleGrantee, s3VpceDenySparesManagement];
+export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest, storageNetworkRestricted, storageSingleGrantee, s3VpceDenySparesManagement, s3BucketPolicyActionsMatchResources];

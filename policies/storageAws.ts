@@ -143,3 +143,46 @@ export const s3VpceDenySparesManagement = stackRule({
     }
   },
 });
+
+/** Whether an S3 action pattern names object-level actions (resource `bucket/key`) rather than bucket-level ones. */
+function objectLevel(action: string): boolean {
+  return /Object|MultipartUploadPart|AbortMultipartUpload|Replicate(Delete|Tags)/i.test(action);
+}
+
+/**
+ * Every action of a bucket-policy statement must apply to one of its resources:
+ * object actions to `arn:aws:s3:::bucket/...`, bucket actions to `arn:aws:s3:::bucket`.
+ * Otherwise PutBucketPolicy fails with MalformedPolicy "Action does not apply to any
+ * resource(s) in statement" (e.g. ministryofjustice/modernisation-platform#10762,
+ * aws-amplify/docs#7799): only `up` shows it.
+ */
+export function mismatchedActions(policy: unknown): string[] {
+  const out: string[] = [];
+  for (const s of statementsOf(policy)) {
+    if (s.NotResource !== undefined || s.NotAction !== undefined) continue;
+    const resources = oneOrMany(s.Resource);
+    if (resources.some((r) => r === "*")) continue;
+    const objects = resources.some((r) => /^arn:[^:]+:s3:::[^/]+\/.*/.test(r));
+    const buckets = resources.some((r) => /^arn:[^:]+:s3:::[^/]+$/.test(r));
+    for (const a of oneOrMany(s.Action)) {
+      if (!/^s3:/i.test(a) || a === "s3:*") continue;
+      if (objectLevel(a) ? !objects : !buckets) out.push(`${str(s.Sid) ?? "a statement"}: ${a} needs ${objectLevel(a) ? "an object resource (arn:aws:s3:::<bucket>/*)" : "the bucket resource (arn:aws:s3:::<bucket>)"}`);
+    }
+  }
+  return out;
+}
+
+export const s3BucketPolicyActionsMatchResources = stackRule({
+  name: "s3-bucket-policy-actions-match-resources",
+  description:
+    "Every S3 action of a bucket-policy statement applies to one of the statement's resources (object actions to bucket/*, bucket actions such as s3:ListBucket to the bucket's ARN); S3 refuses the policy with MalformedPolicy otherwise. Fix: list both the bucket ARN and bucket/* where a statement mixes them.",
+  enforcementLevel: "mandatory",
+  appliesTo: [AWS.bucketPolicy, AWS.bucket, AWS.bucketV2],
+  check(index, { report }) {
+    for (const r of [...index.ofType(AWS.bucketPolicy), ...index.ofType(AWS.bucket, AWS.bucketV2)]) {
+      if (r.props.policy === undefined) continue;
+      const bad = mismatchedActions(r.props.policy);
+      if (bad.length > 0) report(r.urn, violation(r.name, `S3 would refuse its bucket policy (MalformedPolicy: Action does not apply to any resource(s) in statement): ${bad.join("; ")}`, "add the missing resource to the statement"));
+    }
+  },
+});
