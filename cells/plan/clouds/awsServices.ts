@@ -27,6 +27,8 @@ export const AWS_ACCOUNT_QUOTAS = {
     what: "IAM roles per AWS account (all regions)",
     default: 1000,
     max: 5000,
+    // The stored copy of the page did not show the table's figures; 1,000 and 5,000 are
+    // the figures the team's research brief gives for it. Check before relying on them.
     source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (IAM object quotas: roles in an AWS account 1,000, increase up to 5,000)",
   },
   s3Buckets: {
@@ -39,8 +41,9 @@ export const AWS_ACCOUNT_QUOTAS = {
   kmsKeys: {
     what: "KMS customer managed keys per AWS account per region",
     default: 100000,
-    max: 100000,
-    source: "https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html (Customer managed keys: 100,000 per account per Region)",
+    // Adjustable with no published ceiling; the config accepts up to 1,000,000.
+    max: 1_000_000,
+    source: "https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html (AWS KMS keys: 100,000 customer managed keys in each Region of an account; adjustable)",
   },
 } as const satisfies Record<string, QuotaLimit>;
 
