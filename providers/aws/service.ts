@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { awsRegionCode } from "../../cells/plan/clouds/aws";
-import { awsServiceNames } from "../../cells/plan/clouds/awsServices";
+import { AWS_POOL_MEMBER, awsServiceNames } from "../../cells/plan/clouds/awsServices";
 import { ServiceCloudResources, ServiceContext } from "../types";
 import { irsaRole, policyJson } from "./iam";
 
@@ -105,6 +105,9 @@ function arnAccount(arn: string, what: string): { partition: string; account: st
 }
 
 export function buildAwsService(ctx: ServiceContext, parent: pulumi.ComponentResource): ServiceCloudResources {
+  if (ctx.poolMember !== undefined && ctx.poolMember !== AWS_POOL_MEMBER) {
+    throw new pulumi.RunError(`service ${ctx.id}: service:poolMember is "${ctx.poolMember}", but an AWS service lives in its region's own account ("${AWS_POOL_MEMBER}"); nothing was registered\n  fix: restore the service stack's config from the control plane's record (cellctl services add writes it)`);
+  }
   const inputs = requiredInputs(ctx);
   const { partition, account } = arnAccount(inputs.oidcProviderArn, `cells.${ctx.cell}.serviceInputs.oidcProviderArn`);
   const id = ctx.id;
