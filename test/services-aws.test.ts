@@ -107,7 +107,7 @@ describe("tenant services on AWS: the service program under mocks (prod-aws)", f
     expect(one(AWS.bucketPublicAccessBlock).inputs).to.include({ bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     expect(one(AWS.bucketOwnershipControls).inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
     const key = one(AWS.kmsKey);
-    expect(one(AWS.bucketEncryption).inputs.rules).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.computed?.arn ?? `arn:aws:kms:us-west-2:123456789012:key/${key.id}` }, bucketKeyEnabled: true }]);
+    expect(one(AWS.bucketEncryption).inputs.rules).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.computed?.arn ?? `arn:aws:kms:us-west-2:123456789012:key/${key.id}` }, bucketKeyEnabled: true, blockedEncryptionTypes: ["SSE-C"] }]);
   });
 
   it("versioning with a 14-day noncurrent lifecycle is the soft delete; incomplete uploads are aborted", () => {

@@ -202,7 +202,9 @@ export function buildAwsService(ctx: ServiceContext, parent: pulumi.ComponentRes
     {
       bucket: bucket.id,
       // Bucket keys: S3 asks KMS for a bucket-level data key, not one per object.
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
+      // SSE-C (keys the client sends) blocked: S3 does so for new buckets since March 2026;
+      // said here so the setting is ours and shows in review.
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true, blockedEncryptionTypes: ["SSE-C"] }],
     },
     { ...o, dependsOn: [ownership] },
   );
