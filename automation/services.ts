@@ -335,7 +335,7 @@ export async function removeService(
   options.onProgress?.({ service: id, phase: "checking-data", done: 0, total: 0 });
   if (!options.deleteData && (await stacks.storageHoldsData(stack))) {
     throw new UserError(
-      `service ${id}'s storage still holds data; refusing to delete it\n  fix: export or delete the tenant's data first, or pass --delete-data to destroy it with the storage account (blob soft delete does not survive the account)`,
+      `service ${id}'s storage still holds data; refusing to delete it\n  fix: export or delete the tenant's data first, or pass --delete-data to destroy it with its storage (soft-deleted blobs and noncurrent object versions go with it)`,
     );
   }
   options.onProgress?.({ service: id, phase: "destroy", done: 0, total: 0 });

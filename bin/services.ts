@@ -105,7 +105,7 @@ function renderList(stack: string, services: ServiceSummary[]): string {
 }
 
 function renderAdd(r: AddServiceResult): string {
-  return `service ${r.service.id} (${r.service.size}) is up in cell ${r.service.cell}${r.service.poolMember ? `, subscription ${r.service.poolMember}` : ""}: stack ${r.stack}`;
+  return `service ${r.service.id} (${r.service.size}) is up in cell ${r.service.cell}${r.service.poolMember ? `, ${r.pool?.memberKind ?? "pool member"} ${r.service.poolMember}` : ""}: stack ${r.stack}`;
 }
 
 function parseSize(v: string): ServiceSizeName {
