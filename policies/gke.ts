@@ -189,6 +189,10 @@ export const gkeOrdering = stackRule({
       if (!waited) report(c.urn, violation(c.name, `the cluster encrypts secrets with ${key} but does not wait for the GKE service agent's grant on it; creation fails`, "grant roles/cloudkms.cryptoKeyEncrypterDecrypter to service-<project number>@container-engine-robot.iam.gserviceaccount.com on the key and dependsOn it"));
     }
     const clusters = new Set(index.ofType(GCP.cluster).map((c) => c.urn));
+    // A stack with no cluster (a tenant service's stack) binds to the pool of its region's
+    // clusters, which the service program reads from the region stack's outputs and
+    // refuses to run without: the pool exists before the binding is planned.
+    if (clusters.size === 0) return;
     for (const b of index.ofType(GCP.serviceAccountIamMember)) {
       if (!/\.svc\.id\.goog\[/.test(str(b.props.member) ?? "")) continue;
       if (!b.dependencies.some((d) => clusters.has(d.urn))) {

@@ -55,6 +55,8 @@ export const NOT_TAGGABLE: ReadonlySet<string> = new Set([
   GCP.serviceAccountKey,
   GCP.projectIamMember,
   GCP.projectIamBinding,
+  // IAM members of a bucket carry no labels (the bucket does).
+  GCP.bucketIamMember,
   GCP.projectIamPolicy,
   GCP.nodePool,
   GCP.router,

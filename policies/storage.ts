@@ -198,14 +198,59 @@ const AZURE_STORAGE_DATA_ROLES: Readonly<Record<string, string>> = {
   "69566ab7-960f-475b-8e7c-b3118f30c6bd": "Storage File Data Privileged Contributor",
 };
 
+/**
+ * Predefined Cloud Storage roles that read objects, held on a bucket or its project.
+ * https://cloud.google.com/storage/docs/access-control/iam-roles
+ */
+const GCS_OBJECT_READ_ROLES = new Set([
+  "roles/storage.objectViewer",
+  "roles/storage.objectUser",
+  "roles/storage.objectAdmin",
+  "roles/storage.admin",
+  "roles/storage.legacyObjectReader",
+  "roles/storage.legacyObjectOwner",
+]);
+
+/**
+ * GCS: exactly one member holds an object-reading role on a bucket (uniform
+ * bucket-level access on, so IAM is the only way in), and that member holds no
+ * storage role on the whole project (which would reach every bucket of it).
+ */
+function gcsSingleGrantee(index: StackIndex, report: (urn: string, message: string) => void): void {
+  const grants = [
+    ...index.ofType(GCP.bucketIamMember).map((g) => ({ g, members: [str(g.props.member) ?? "(unknown)"] })),
+    ...index.ofType(GCP.bucketIamBinding).map((g) => ({ g, members: (Array.isArray(g.props.members) ? g.props.members : []).filter((m): m is string => typeof m === "string") })),
+  ].filter(({ g }) => GCS_OBJECT_READ_ROLES.has(str(g.props.role) ?? ""));
+  const grantees = new Set<string>();
+  for (const b of index.ofType(GCP.bucket)) {
+    const name = str(b.props.name);
+    if (b.props.uniformBucketLevelAccess !== true) {
+      report(b.urn, violation(b.name, "uniformBucketLevelAccess is not true: object ACLs can grant access that the bucket's IAM does not show", "set uniformBucketLevelAccess: true (IAM only)"));
+    }
+    const on = grants.filter(({ g }) => index.ref(g, g.props.bucket, [GCP.bucket])?.urn === b.urn || (name !== undefined && str(g.props.bucket) === name));
+    const members = [...new Set(on.flatMap((x) => x.members))];
+    members.forEach((m) => grantees.add(m));
+    if (members.length > 1) {
+      report(b.urn, violation(b.name, `its objects are readable by ${members.length} members (${on.map((x) => `${x.g.name}: ${str(x.g.props.role)}`).join(", ")})`, "keep exactly one member per bucket: the service's own Google service account"));
+    }
+  }
+  for (const p of index.ofType(GCP.projectIamMember)) {
+    const member = str(p.props.member) ?? "";
+    if (grantees.has(member) && (GCS_OBJECT_READ_ROLES.has(str(p.props.role) ?? "") || (str(p.props.role) ?? "").startsWith("roles/storage."))) {
+      report(p.urn, violation(p.name, `${member} holds ${str(p.props.role)} on the whole project: it reaches every bucket there, not only its own`, "grant storage roles on the service's bucket (BucketIAMMember), never on the project"));
+    }
+  }
+}
+
 /** One tenant, one key: a storage account's data is granted to exactly one identity. */
 export const storageSingleGrantee = stackRule({
   name: "storage-single-grantee",
   description:
-    "Each storage account's data is granted to exactly one identity, on that account (a tenant service's own identity): no second principal on it, and no data role on a resource group or subscription that holds it; on S3, exactly one IAM role (or managed policy, or bucket-policy principal) allows s3:GetObject on the bucket's objects. Fix: remove the other grants; give each service its own account and identity.",
+    "Each storage account's data is granted to exactly one identity, on that account (a tenant service's own identity): no second principal on it, and no data role on a resource group or subscription that holds it; on S3, exactly one IAM role (or managed policy, or bucket-policy principal) allows s3:GetObject on the bucket's objects; on Cloud Storage, uniform bucket-level access is on, exactly one member holds an object-reading role on the bucket, and that member holds no storage role on the whole project. Fix: remove the other grants; give each service its own account and identity.",
   enforcementLevel: "mandatory",
-  appliesTo: [AZURE.storageAccount, AZURE.roleAssignment, AWS.bucket, AWS.bucketV2, AWS.rolePolicy, AWS.iamPolicy, AWS.bucketPolicy],
+  appliesTo: [AZURE.storageAccount, AZURE.roleAssignment, AWS.bucket, AWS.bucketV2, AWS.rolePolicy, AWS.iamPolicy, AWS.bucketPolicy, GCP.bucket, GCP.bucketIamMember, GCP.bucketIamBinding, GCP.projectIamMember],
   check(index, { report }) {
+    gcsSingleGrantee(index, report);
     // AWS: who may s3:GetObject a bucket's objects (policies/storageAws.ts).
     for (const b of index.ofType(AWS.bucket, AWS.bucketV2)) {
       const name = str(b.props.bucket) ?? b.name;

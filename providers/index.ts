@@ -30,7 +30,11 @@ export const CLOUD_HOMES: Record<Cloud, CloudHome> = {
     mocks: awsMocks,
     serviceData: async () => (await import("./aws/serviceData")).awsStorageHoldsData,
   },
-  gcp: { load: async () => (await import("./gcp")).gcpProvider, mocks: gcpMocks },
+  gcp: {
+    load: async () => (await import("./gcp")).gcpProvider,
+    mocks: gcpMocks,
+    serviceData: async () => (await import("./gcp/serviceData")).gcpStorageHoldsData,
+  },
 };
 
 /** The build face of a cloud. */

@@ -15,7 +15,7 @@ import { PROJECT_DIR } from "../offline/stackfile";
 const HOMES: Record<Cloud, string[]> = {
   azure: ["cells/plan/clouds/azure.ts", "cells/plan/clouds/azureServices.ts", "providers/azure/"],
   aws: ["cells/plan/clouds/aws.ts", "cells/plan/clouds/awsServices.ts", "providers/aws/"],
-  gcp: ["cells/plan/clouds/gcp.ts", "providers/gcp/"],
+  gcp: ["cells/plan/clouds/gcp.ts", "cells/plan/clouds/gcpServices.ts", "providers/gcp/"],
 };
 
 /** Where any cloud's name may appear in code, and why. The one list of exceptions. */

@@ -1,11 +1,13 @@
 import { ROLES, Role } from "../../cells/plan/model";
 import { dnsWritersFor } from "../../cells/plan/platform";
+import { gcpSettings } from "../../cells/plan/clouds/gcp";
 import { BuildCellArgs, CellInfra, CloudProvider, ClusterInfra, RegionDns } from "../types";
 import { buildGcpCluster } from "./cluster";
 import { buildGcpCellDns, buildGcpRegionDns, GcpRegionDns } from "./dns";
 import { buildGcpCellKms } from "./kms";
 import { buildGcpNetwork } from "./network";
 import { bindGcpPlatform } from "./platform";
+import { buildGcpService, GCP_SERVICE_INPUTS } from "./service";
 
 /*
  * GCP's build face: a Cloud DNS zone and a list-only custom role per region; per
@@ -34,7 +36,16 @@ function buildGcpCell({ ctx, regionDns, parent }: BuildCellArgs): CellInfra {
     const { systemPools: _s, userPools: _u, resource: _r, ...outputs } = cluster;
     built[role] = { ...outputs, platform };
   }
-  return { networkId: network.networkId, subnetIds: network.subnetIds, natPublicIps: network.natPublicIps, dns: { zoneName: dns.zoneName, zoneId: dns.zoneId }, clusters: built };
+  const { project } = gcpSettings(ctx.region);
+  return {
+    networkId: network.networkId,
+    subnetIds: network.subnetIds,
+    natPublicIps: network.natPublicIps,
+    dns: { zoneName: dns.zoneName, zoneId: dns.zoneId },
+    clusters: built,
+    // What the cell's tenant services need (providers/gcp/service.ts): the project and its Workload Identity pool.
+    serviceInputs: { [GCP_SERVICE_INPUTS.project]: project, [GCP_SERVICE_INPUTS.workloadPool]: `${project}.svc.id.goog` },
+  };
 }
 
 export const gcpProvider: CloudProvider = {
@@ -42,4 +53,5 @@ export const gcpProvider: CloudProvider = {
   buildsResources: true,
   buildRegionDns: buildGcpRegionDns,
   buildCell: buildGcpCell,
+  buildService: buildGcpService,
 };

@@ -36,6 +36,8 @@ const GCP_IDS: Record<string, (i: MockInputs, t: string) => string> = {
   "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": (i, t) => `${need(i, "cryptoKeyId", t)}/${need(i, "role", t)}/${need(i, "member", t)}`,
   "gcp:dns/managedZone:ManagedZone": (i, t) => `projects/${need(i, "project", t)}/managedZones/${need(i, "name", t)}`,
   "gcp:dns/recordSet:RecordSet": (i, t) => `projects/${need(i, "project", t)}/managedZones/${need(i, "managedZone", t)}/rrsets/${need(i, "name", t)}/${need(i, "type", t)}`,
+  "gcp:storage/bucket:Bucket": (i, t) => need(i, "name", t),
+  "gcp:storage/bucketIAMMember:BucketIAMMember": (i, t) => `b/${need(i, "bucket", t)}/${need(i, "role", t)}/${need(i, "member", t)}`,
   "gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember": (i, t) => `projects/${need(i, "project", t)}/managedZones/${need(i, "managedZone", t)}/${need(i, "role", t)}/${need(i, "member", t)}`,
 };
 
@@ -66,6 +68,7 @@ const GCP_OUTPUTS: Record<string, (i: MockInputs, id: string) => MockInputs> = {
   },
   "gcp:projects/iAMCustomRole:IAMCustomRole": (_i, id) => ({ name: id }),
   "gcp:kms/cryptoKey:CryptoKey": () => ({}),
+  "gcp:storage/bucket:Bucket": (i, id) => ({ selfLink: `https://www.googleapis.com/storage/v1/b/${id}`, url: `gs://${id}`, project: i.project }),
   "gcp:dns/managedZone:ManagedZone": (i) => ({ nameServers: [1, 2, 3, 4].map((n) => `ns-cloud-${"abcd"[n - 1]}${n}.googledomains.com.`), managedZoneId: hex(i.name, 12) }),
 };
 
@@ -74,6 +77,11 @@ function invoke(token: string, inputs: MockInputs): MockInputs {
     case "gcp:organizations/getProject:getProject": {
       const projectId = need(inputs, "projectId", token);
       return { id: `projects/${projectId}`, projectId, number: MOCK_PROJECT_NUMBER, name: projectId };
+    }
+    case "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
+      const project = need(inputs, "project", token);
+      const emailAddress = `service-${MOCK_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`;
+      return { id: emailAddress, project, emailAddress, member: `serviceAccount:${emailAddress}` };
     }
     case "gcp:container/getEngineVersions:getEngineVersions": {
       // What GKE offered in late 2026: the three supported minors per channel, newest patch first.

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { Problem, ROLES, Role } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules, KubernetesRelease, RegionFacts } from "./types";
+// Tenant services (a pool of one: the region's project): its own file, composed here.
+import { gcpServicePool, gcpServicesSchema } from "./gcpServices";
 
 /*
  * GCP's pure face: subnetwork and pool rules, physical-name rules, VM defaults,
@@ -128,6 +130,8 @@ export const gcpConfigSchema = z.strictObject({
    * Every cell is its own VPC, so all cells use the same block.
    */
   controlPlaneCidr: z.string().default("172.31.255.0/26"),
+  // --- tenant services (cells/plan/clouds/gcpServices.ts) ---
+  services: gcpServicesSchema,
 });
 
 export type GcpSettings = z.output<typeof gcpConfigSchema>;
@@ -198,4 +202,6 @@ export const gcp: CloudFace<typeof gcpConfigSchema> = {
   vmDefaults: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },
   names: GCP_NAME_RULES,
   config: { schema: gcpConfigSchema, check: checkGcpConfig },
+  // --- tenant services (cells/plan/clouds/gcpServices.ts) ---
+  services: { pool: (settings, region) => gcpServicePool(settings.services, region) },
 };
