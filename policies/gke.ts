@@ -177,7 +177,7 @@ export const gcpNatDeployable = rule(
 export const gkeOrdering = stackRule({
   name: "gke-ordering",
   description:
-    "GKE deploy order: a cluster that encrypts secrets with a Cloud KMS key waits for the GKE service agent's Encrypter/Decrypter grant on that key; Workload Identity bindings (roles/iam.workloadIdentityUser for <project>.svc.id.goog members) wait for a GKE cluster. Fix: dependsOn the grant, or the cluster.",
+    "GKE deploy order: a cluster that encrypts secrets with a Cloud KMS key waits for the GKE service agent's Encrypter/Decrypter grant on that key; Workload Identity bindings (roles/iam.workloadIdentityUser for <project>.svc.id.goog members) wait for a GKE cluster of their stack (a stack without clusters, a tenant service's, binds to its region's deployed ones). Fix: dependsOn the grant, or the cluster.",
   enforcementLevel: "mandatory",
   appliesTo: [GCP.cluster, GCP.cryptoKeyIamMember, GCP.serviceAccountIamMember],
   check(index, { report }) {
