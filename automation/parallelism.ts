@@ -7,8 +7,9 @@
  * - Azure Resource Manager throttles per subscription, principal and region with token
  *   buckets: writes 200, refilled at 10 per second; deletes 200 / 10; reads 250 / 25
  *   (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling,
- *   regional token-bucket limits, 2024). Resource providers throttle on top (AKS: one
- *   operation per cluster at a time, which the program already serializes).
+ *   regional token-bucket limits, 2024). Resource providers refuse concurrent writes on
+ *   top (a VNET: one subnet write at a time; AKS pool creates in one VNET race on its
+ *   ownership, Azure/AKS#4522), which the program's ordering serializes.
  * - What the providers retry: azure-native retries HTTP 429 throttling, honouring
  *   Retry-After, and does not count it against its retry limit (pulumi-azure-native#850);
  *   it does not retry 429 "RetryableError" from a concurrent write to the same VNET
