@@ -82,7 +82,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "policy"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "throttleRetries", "policy"]);
     expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false, weakened: [] });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
