@@ -57,7 +57,10 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
   // `pulumi up`); the test process gets its own setting back afterwards.
   const stackTraceLimit = Error.stackTraceLimit;
   try {
-    await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
+    const strict = new StrictMocks(opts);
+    const answer = opts.answer;
+    const mocks: pulumi.runtime.Mocks = answer ? { newResource: (args) => answer(args, strict.newResource(args)), call: (args) => strict.call(args) } : strict;
+    await pulumi.runtime.setMocks(mocks, "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
     // The engine qualifies a type with its parent's whole type chain (the root stack
