@@ -1,4 +1,6 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { CLOUD_THROTTLING, ThrottleText } from "../cells/plan/clouds";
+import { Cloud } from "../cells/plan/model";
 import { engineMessage, InfraError, isConcurrentUpdate } from "./errors";
 import { backoffDelay, checkSignal, DEFAULT_RETRY, RetryPolicy, validateRetryPolicy } from "./retry";
 
@@ -14,40 +16,15 @@ import { backoffDelay, checkSignal, DEFAULT_RETRY, RetryPolicy, validateRetryPol
  * the same way.
  */
 
-/** One provider message that means "throttled: the same request later will do". */
-export interface ThrottlePattern {
-  cloud: "azure" | "aws" | "gcp";
-  pattern: RegExp;
-  /** Where the exact text comes from. */
-  source: string;
-}
+/** One provider text that means "throttled: the same request later will do". */
+export type ThrottlePattern = ThrottleText & { cloud: Cloud };
 
 /**
- * The throttling texts the providers print, as data. Resource quotas ("QuotaExceeded",
- * GCP "Quota 'CPUS' exceeded") are NOT throttling: waiting does not raise them.
+ * The throttling texts the providers print, as data: each cloud's own, with their
+ * sources, in its pure face (cells/plan/clouds/<cloud>.ts, `throttling`). Resource quotas
+ * (a vCPU or CPU quota) are NOT throttling: waiting does not raise them.
  */
-export const THROTTLING: readonly ThrottlePattern[] = [
-  // Azure Resource Manager and resource providers: HTTP 429. azure-native prints the
-  // azcore form ("RESPONSE 429: 429 Too Many Requests", "ERROR CODE: RetryableError") or
-  // the autorest form ("Status=429 Code=..."): pulumi-azure-native#3720 and #4509 (429
-  // RetryableError / RetryableErrorDueToAnotherOperation, not retried by the provider),
-  // #849 (Status=429 on destroy). Codes from learn.microsoft.com, "Request limits and
-  // throttling" / "Troubleshoot common deployment errors" and Azure/azqr#34.
-  { cloud: "azure", pattern: /\bRESPONSE 429\b|\b429 Too Many Requests\b|\bStatus=429\b/, source: "pulumi-azure-native#3720, #849; Azure/azqr#34" },
-  { cloud: "azure", pattern: /\b(TooManyRequests|SubscriptionRequestsThrottled|ResourceRequestsThrottled|RetryableError(DueToAnotherOperation)?)\b/, source: "pulumi-azure-native#3720, #4509; MicrosoftDocs/azure-docs#105248" },
-  // AWS: the SDK's throttling codes, printed as "ThrottlingException: Rate exceeded",
-  // "Throttling: Rate exceeded" (pulumi-aws#5939, aws/aws-sdk-js#412, pulumi-aws-native#690)
-  // and EC2's "RequestLimitExceeded" (docs.aws.amazon.com, EC2 API "Request throttling").
-  { cloud: "aws", pattern: /\b(ThrottlingException|Throttling: Rate exceeded|RequestLimitExceeded|TooManyRequestsException|Rate exceeded)\b/, source: "pulumi-aws#5939; aws/aws-sdk-js#412; pulumi-aws-native#690; EC2 API request throttling" },
-  // GCP: rate quotas ("googleapi: Error 429: ... rateLimitExceeded", "Error 403: Quota
-  // exceeded for quota group 'ReadGroup' and limit 'Read requests per user per 100
-  // seconds' ..., rateLimitExceeded", "Quota exceeded for quota metric 'Write requests'
-  // and limit 'Write requests per minute'"): terraform-provider-google#8360, #1704,
-  // GoogleCloudPlatform/python-docs-samples#3482; RATE_LIMIT_EXCEEDED from
-  // cloud.google.com/docs/quotas/troubleshoot.
-  { cloud: "gcp", pattern: /\b(rateLimitExceeded|userRateLimitExceeded|RATE_LIMIT_EXCEEDED)\b|googleapi: Error 429\b/, source: "terraform-provider-google#8360, #1704; cloud.google.com/docs/quotas/troubleshoot" },
-  { cloud: "gcp", pattern: /Quota exceeded for quota (metric|group) [^\n]*per (user per )?(minute|100 seconds)/, source: "GoogleCloudPlatform/python-docs-samples#3482; terraform-provider-google#8360" },
-];
+export const THROTTLING: readonly ThrottlePattern[] = CLOUD_THROTTLING;
 
 /** The first throttling pattern the text matches, if any. */
 export function throttlingMatch(text: string): ThrottlePattern | undefined {
