@@ -1,6 +1,6 @@
 import { capacityOf, CellState, ConfigError, RegionConfig, rawFromFlatConfig, validateConfig, validateStackConfig } from "../cells/config";
 import { nextFreeCidr } from "../cells/plan/ipplan";
-import { CellCapacity, CellIpPlan, Cloud, formatProblems, ROLES, Role, RoleCapacity } from "../cells/plan/model";
+import { CellCapacity, CellIpPlan, Cloud, formatPath, formatProblems, ROLES, Role, RoleCapacity } from "../cells/plan/model";
 import { cellIdProblem } from "../cells/plan/naming";
 import { StackConfigReader } from "./backend";
 import { UserError } from "./errors";
@@ -72,6 +72,11 @@ export interface AddCellPlan {
    * it: `config` holds the keys the earlier one did not get to write.
    */
   resumed: boolean;
+  /**
+   * What the region's config, with the cell in it, is valid with but needs attention
+   * (a Kubernetes version near its end of support): the warnings `cellctl plan` prints.
+   */
+  warnings: { path: string; message: string; fix: string }[];
   /** What an add writes (empty when `exists`). */
   config: ConfigWrite[];
   /** The new cell's IP plan (cells/plan/ipplan.ts). */
@@ -270,9 +275,9 @@ export async function prepareAddCell(stack: StackConfigReader, request: AddCellR
       for (const { role, key, value } of missing) ((next.cells[id].clusters ??= {})[role] ??= {})[key] = value;
       const validated = validateConfig(next);
       if (!validated.ok) throw new UserError(`finishing cell ${id} of stack ${stack.name} would make its config invalid:\n${formatProblems(validated.problems)}`);
-      return { stack: stack.name, cell: summary(validated.value, id), picked: { id: false, cidr: false }, exists: false, resumed: true, config: writes, ipPlan: validated.value.plans[id] };
+      return { stack: stack.name, cell: summary(validated.value, id), picked: { id: false, cidr: false }, exists: false, resumed: true, config: writes, ipPlan: validated.value.plans[id], warnings: warningsOf(validated.value) };
     }
-    return { stack: stack.name, cell: summary(config, id), picked: { id: false, cidr: false }, exists: true, resumed: halfAdded, config: [], ipPlan: config.plans[id] };
+    return { stack: stack.name, cell: summary(config, id), picked: { id: false, cidr: false }, exists: true, resumed: halfAdded, config: [], ipPlan: config.plans[id], warnings: warningsOf(config) };
   }
 
   let cidr = request.cidr;
@@ -297,7 +302,12 @@ export async function prepareAddCell(stack: StackConfigReader, request: AddCellR
     resumed: false,
     config: [{ key: configKey(["cells", id, "cidr"]), value: cidr }, ...capacityWrites(id, request.capacity)],
     ipPlan: validated.value.plans[id],
+    warnings: warningsOf(validated.value),
   };
+}
+
+function warningsOf(config: RegionConfig): AddCellPlan["warnings"] {
+  return config.warnings.map((w) => ({ path: formatPath(w.path), message: w.message, fix: w.fix }));
 }
 
 /**

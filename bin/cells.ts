@@ -87,6 +87,11 @@ function progressRenderer(env: CliEnv, json: boolean): { listener: ProgressListe
   return { listener, stop };
 }
 
+/** Config warnings (valid, but needs attention), on stderr as `cellctl plan` prints them. */
+function printWarnings(env: CliEnv, warnings: readonly { path: string; message: string; fix: string }[]): void {
+  for (const w of warnings) env.stderr.write(`cellctl: warning: ${w.path}: ${w.message}; fix: ${w.fix}\n`);
+}
+
 function printJson(env: CliEnv, value: unknown): void {
   env.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
@@ -224,12 +229,15 @@ export function addCellCommands(program: Command, env: CliEnv): void {
       if (o.dryRun) {
         if (!o.json) env.stderr.write(`cellctl: planning the new cell offline (the program under mocks; Ctrl-C cancels)\n`);
         const plan = await untilAborted(planAddCell(new StackFileConfig(o.stack, dir), request), env.signal);
+        // (the program's own run under mocks prints the config warnings in this mode)
         if (o.json) printJson(env, { dryRun: true, ...plan });
         else env.stdout.write(renderDryRun(plan) + "\n");
         return;
       }
       const backend = env.openStack(o.stack, dir);
       const plan = await prepareAddCell(backend, request);
+      // Valid, but needs attention (a Kubernetes version near its end of support): said before anything changes.
+      if (!o.json) printWarnings(env, plan.warnings);
       if (!o.yes) {
         if (!env.interactive) {
           throw new UserError(`refusing to change stack ${o.stack} without confirmation (not a terminal)\n  fix: pass --yes, or --dry-run to only plan`);
@@ -259,7 +267,7 @@ export function addCellCommands(program: Command, env: CliEnv): void {
         if (result.cell.id !== plan.cell.id || result.cell.cidr !== plan.cell.cidr) {
           env.stderr.write(`cellctl: note: another add took ${plan.cell.id} (${plan.cell.cidr}) meanwhile; this one added ${result.cell.id} (${result.cell.cidr})\n`);
         }
-        if (o.json) printJson(env, { dryRun: false, ...result, policy: { ...result.policy, weakened } });
+        if (o.json) printJson(env, { dryRun: false, ...result, warnings: plan.warnings, policy: { ...result.policy, weakened } });
         else env.stdout.write(renderAdd(result) + "\n");
       } finally {
         progress.stop();

@@ -27,6 +27,8 @@ export class Cell extends pulumi.ComponentResource {
   public readonly networkId: pulumi.Output<string>;
   public readonly subnetIds: Record<string, pulumi.Output<string>>;
   public readonly natPublicIps: Record<string, pulumi.Output<string>>;
+  /** What the cell's tenant services need from it (CellInfra.serviceInputs). */
+  public readonly serviceInputs: Record<string, pulumi.Input<string>>;
   public readonly clusters: Partial<Record<Role, ClusterOutputs>>;
   /** The platform layer of each cluster (cert-manager, external-dns, Istio). */
   public readonly platforms: Partial<Record<string, ClusterPlatform>>;
@@ -65,6 +67,7 @@ export class Cell extends pulumi.ComponentResource {
     this.networkId = infra.networkId;
     this.subnetIds = infra.subnetIds;
     this.natPublicIps = infra.natPublicIps;
+    this.serviceInputs = infra.serviceInputs ?? {};
     this.registerOutputs({
       networkId: this.networkId,
       subnetIds: this.subnetIds,

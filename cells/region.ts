@@ -88,6 +88,7 @@ export class Region extends pulumi.ComponentResource {
             subnetIds: c.subnetIds,
             natPublicIps: c.natPublicIps,
             ipPlan: c.ipPlan,
+            serviceInputs: c.serviceInputs,
           },
         ]),
       ),

@@ -133,6 +133,13 @@ export interface CellInfra {
   natPublicIps: Record<string, pulumi.Output<string>>;
   dns: CellDns;
   clusters: Partial<Record<Role, ClusterInfra>>;
+  /**
+   * What the cell's tenant services need from the region stack that only the cloud
+   * knows (e.g. an endpoint id, an OIDC provider ARN, a project): exported as
+   * `cells.<id>.serviceInputs` and handed to `buildService` as `ctx.cellInputs`.
+   * Plain strings once deployed; absent keys are the cloud's own error to raise.
+   */
+  serviceInputs?: Record<string, pulumi.Input<string>>;
 }
 
 export interface BuildCellArgs {
@@ -164,6 +171,8 @@ export interface ServiceContext {
   /** Namespace and service account of the service in the data-plane cluster. */
   namespace: string;
   serviceAccount: string;
+  /** The cell's `serviceInputs` (CellInfra), as the region stack exported them. */
+  cellInputs: Record<string, string>;
 }
 
 /** What a service's cloud resources hand the Kubernetes side and the stack outputs. */

@@ -20,6 +20,7 @@ interface RegionCellOutputs {
   kubeconfigs?: Record<string, string>;
   subnetIds?: Record<string, string>;
   ipPlan?: CellIpPlan;
+  serviceInputs?: Record<string, string>;
 }
 
 export async function serviceProgram(): Promise<Record<string, unknown>> {
@@ -62,6 +63,7 @@ export async function serviceProgram(): Promise<Record<string, unknown>> {
       dataPlaneSubnetIds,
       namespace,
       serviceAccount: serviceK8sNames.serviceAccount(),
+      cellInputs: cell.serviceInputs ?? {},
     },
     size: cfg.size,
     provider,

@@ -82,7 +82,8 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "throttleRetries", "policy"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "throttleRetries", "warnings", "policy"]);
+    expect(doc.warnings).to.deep.equal([]);
     expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false, weakened: [] });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
@@ -92,6 +93,22 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
 
     const list = JSON.parse((await cellctl(["cells", "list", "--stack", "prod-azure", "--dir", dir, "--json"])).stdout);
     expect(list.cells.map((c: any) => [c.id, c.cidr])).to.deep.include(["c004", "10.67.0.0/16"]);
+  });
+
+  it("says the config's warnings before it adds a cell (prod-gcp: its data-plane API is closed to the Internet), and in --json", async () => {
+    const dir = scratchProject();
+    copyFileSync(path.join(PROJECT_DIR, "Pulumi.prod-gcp.yaml"), path.join(dir, "Pulumi.prod-gcp.yaml"));
+    const human = await cellctl(["cells", "add", "--stack", "prod-gcp", "--dir", dir, "--yes"], { stack: InMemoryStack.fromStackFile("prod-gcp", dir) });
+    expect(human.code, human.stderr).to.equal(0);
+    expect(human.stderr.split("\n")[0]).to.equal(
+      "cellctl: warning: cellplane:platform: the data-plane API (data-plane-mgmt ingress) is closed to the Internet: apiServer.authorizedIpRanges is empty and managementAllowList is unset; fix: set cellplane:platform.managementAllowList to the control plane's egress networks if it calls the API over the Internet",
+    );
+    const json = await cellctl(["cells", "add", "--stack", "prod-gcp", "--dir", dir, "--yes", "--json"], { stack: InMemoryStack.fromStackFile("prod-gcp", dir) });
+    expect(json.code, json.stderr).to.equal(0);
+    expect(json.stderr).to.equal("");
+    expect(JSON.parse(json.stdout).warnings).to.deep.equal([
+      { path: "cellplane:platform", message: "the data-plane API (data-plane-mgmt ingress) is closed to the Internet: apiServer.authorizedIpRanges is empty and managementAllowList is unset", fix: "set cellplane:platform.managementAllowList to the control plane's egress networks if it calls the API over the Internet" },
+    ]);
   });
 
   it("adds a cell for humans: phases on stderr (no bar off a terminal), a summary on stdout", async () => {
@@ -265,7 +282,8 @@ describe("cellctl cells (real binding, child process)", function () {
     const r = spawnCellctl(["cells", "add", "--stack", "prod-azure", "--dry-run", "--json"]);
     expect(r.code, r.stderr).to.equal(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "picked", "exists", "resumed", "config", "ipPlan", "resources", "summary"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "picked", "exists", "resumed", "config", "ipPlan", "warnings", "resources", "summary"]);
+    expect(doc.warnings).to.deep.equal([]);
     expect(doc).to.include({ dryRun: true, stack: "prod-azure", exists: false });
     expect(doc.cell).to.include({ id: "c004", cidr: "10.67.0.0/16", state: "active" });
     expect(doc.config).to.deep.equal([{ key: "cellplane:cells.c004.cidr", value: "10.67.0.0/16" }]);
