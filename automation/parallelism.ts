@@ -21,8 +21,9 @@
  * README's run, 163 resources a cell): one cell needs 5 slots to deploy within 1.05x of its
  * unbounded time (1,720 s) and 15 to reach it; 10 cells need 81 (32: 2,847 s); 100 cells
  * from scratch take 3,939 s at 200 slots, 3,695 s at 256 and 2,193 s unbounded, where ARM's
- * write refill, not the engine, is the limit. Each operation in flight is also polled (reads: 25 per second refill); at 200 in flight and a poll every
- * 10 s or slower that stays under 20 reads per second.
+ * write refill, not the engine, is the limit. Each operation in flight is also polled
+ * (reads: 25 per second refill); at 200 in flight and a poll every 10 s or slower that stays
+ * under 20 reads per second.
  */
 
 /**
