@@ -148,7 +148,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  *   as when drift or another edit lands between a preview and its update;
  * - `failUpAfter(k, message, times)`: the next update (or `times` updates) fails with an
  *   engine error after k changes, as the CLI reports a provider's failure;
- * - `failDestroyAfter(k, message, times)`: the same for destroys.
+ * - `failDestroyAfter(k, message, times)`: the same for destroys;
+ * - `failPreviews(message, times)`: the next previews fail with that engine error.
  */
 export class InMemoryStack implements StackBackend {
   /** Every call received, in order. */
@@ -170,6 +171,7 @@ export class InMemoryStack implements StackBackend {
   private upOnly: InjectedStep[] = [];
   private upFailure?: { after: number; message: string; times: number };
   private destroyFailure?: { after: number; message: string; times: number };
+  private previewFailure?: { after: number; message: string; times: number };
   private sequence = 0;
 
   constructor(
@@ -231,6 +233,12 @@ export class InMemoryStack implements StackBackend {
     return this;
   }
 
+  /** The next `times` previews (of an update) fail with an engine error. */
+  failPreviews(message: string, times = 1): this {
+    this.previewFailure = { after: 0, message, times };
+    return this;
+  }
+
   /** The failure planned for this run, if any, counting it down. */
   private static take(failure: { after: number; message: string; times: number } | undefined): { next: typeof failure; now: typeof failure } {
     if (!failure) return { next: undefined, now: undefined };
@@ -280,6 +288,12 @@ export class InMemoryStack implements StackBackend {
   async preview(options: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
     this.calls.push({ method: "preview", detail: policyDetail(options) });
     return this.engine(options, async () => {
+      const { next, now: failure } = InMemoryStack.take(this.previewFailure);
+      this.previewFailure = next;
+      if (failure) {
+        this.emit({ diagnosticEvent: { message: failure.message, color: "never", severity: "error" } }, options);
+        throw commandError(`error: preview failed\n${failure.message}`);
+      }
       const steps = await this.updateSteps();
       this.emitRun(steps, true, options);
       return { changeSummary: countOps(steps) };

@@ -79,6 +79,15 @@ describe("automation: a deploy the cloud throttled (issue 16)", function () {
     expect(notes[0]).to.match(/^the cloud throttled the update of stack prod-azure \(.*429.*\): retry 1 of 3 in 15\.0 s$/);
   });
 
+  it("runs a throttled preview again (reads are throttled too), then the update", async () => {
+    const stack = azure().failPreviews(THROTTLED.azureArm, 2);
+    const clock = fakeClock();
+    const r = await addCell(stack, { id: "c004" }, { retry: clock });
+    expect(r).to.include({ upRan: true, throttleRetries: 2, attempts: 1 });
+    expect(stack.calls.map((c) => c.method).filter((m) => m === "preview" || m === "up")).to.deep.equal(["preview", "preview", "preview", "up"]);
+    expect(clock.slept).to.deep.equal([15_000, 30_000]);
+  });
+
   it("gives up on persistent throttling after the policy's attempts, with the last cause and how to resume", async () => {
     const stack = azure().failUpAfter(0, THROTTLED.aws, 10);
     const clock = fakeClock();
