@@ -246,9 +246,10 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   //   VirtualNetworkNotInSucceededState ("Virtual network ... is in Updating state")
   //   while another pool's create updates the VNET (Azure/AKS#4522). azurerm's own
   //   acceptance test of exactly this (three pools, own subnets, one VNET, one cluster:
-  //   TestAccKubernetesClusterNodePool_virtualNetworkOwnershipRaceCondition) fails about
-  //   half its runs in 2026-09 (hashicorp/terraform-provider-azurerm#33367), #30769
-  //   reports it as a regression, and the open fix #32682 locks the VNET.
+  //   TestAccKubernetesClusterNodePool_virtualNetworkOwnershipRaceCondition) fails in
+  //   HashiCorp's CI in 2026-09, twice in a row, 50% in its failure-rate column
+  //   (hashicorp/terraform-provider-azurerm#33367); #30769 reports it as a regression,
+  //   and the open fix #32682 locks the VNET.
   // - Pools sharing a subnet race too (azurerm#29537: ReferencedResourceNotProvisioned on
   //   a shared pod subnet). A zone's user and system pools share their subnets.
   // Every pool of a cell is in the cell's one VNET, so nothing here supports creating a
