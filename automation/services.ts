@@ -88,8 +88,8 @@ function regionOf(flat: Record<string, string>, name: string): RegionConfig {
 
 /** The cloud's service pool from region config, or undefined on a cloud without one. Throws when the cloud needs one and it is not configured. */
 function poolOf(config: RegionConfig): ServicePool | undefined {
-  const face = CLOUD_FACES[config.cloud] as { services?: { pool(settings: unknown): ServicePool | undefined } };
-  return face.services?.pool((config as unknown as Record<string, unknown>)[config.cloud]);
+  const face = CLOUD_FACES[config.cloud] as { services?: { pool(settings: unknown, region: { cellCount: number }): ServicePool | undefined } };
+  return face.services?.pool((config as unknown as Record<string, unknown>)[config.cloud], { cellCount: config.cells.length });
 }
 
 export function recordsOf(entries: readonly ServiceStackEntry[]): { summaries: ServiceSummary[]; records: ServiceRecord[] } {
@@ -347,7 +347,7 @@ export async function removeService(
   options.onProgress?.({ service: id, phase: "checking-data", done: 0, total: 0 });
   if (!options.deleteData && (await stacks.storageHoldsData(stack))) {
     throw new UserError(
-      `service ${id}'s storage still holds data; refusing to delete it\n  fix: export or delete the tenant's data first, or pass --delete-data to destroy it with the storage account (blob soft delete does not survive the account)`,
+      `service ${id}'s storage still holds data; refusing to delete it\n  fix: export or delete the tenant's data first, or pass --delete-data to destroy it with its storage (soft-deleted blobs and noncurrent object versions go with it)`,
     );
   }
   options.onProgress?.({ service: id, phase: "destroy", done: 0, total: 0 });

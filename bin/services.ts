@@ -74,8 +74,12 @@ export function renderServicePlan(p: ServiceResourcePlan): string {
   out.push(`  cell            ${p.placement.cell} (${p.placement.cellPodsFreeAfter} data-plane pods free after it)`);
   if (p.placement.poolMember) {
     const rg = p.resources.find((r) => r.type.endsWith(":ResourceGroup"))?.inputs.resourceGroupName;
-    out.push(`  ${p.pool?.memberKind ?? "pool member"}    ${p.placement.poolMember} (drawn among ${p.placement.eligibleMembers.length} eligible)`);
+    out.push(`  ${(p.pool?.memberKind ?? "pool member").padEnd(16)}${p.placement.poolMember} (drawn among ${p.placement.eligibleMembers.length} eligible)`);
     if (rg) out.push(`  resource group  ${String(rg)}`);
+    // Object-storage buckets of any cloud (type `...:Bucket`): their name is `bucket` or `name`.
+    const bucket = p.resources.find((r) => r.type.endsWith(":Bucket"));
+    const bucketName = bucket?.inputs.bucket ?? bucket?.inputs.name;
+    if (bucketName) out.push(`  bucket          ${String(bucketName)}`);
   }
   if (p.pool) {
     const t = table([p.pool.memberKind, "state", "services"]);
@@ -101,7 +105,7 @@ function renderList(stack: string, services: ServiceSummary[]): string {
 }
 
 function renderAdd(r: AddServiceResult): string {
-  return `service ${r.service.id} (${r.service.size}) is up in cell ${r.service.cell}${r.service.poolMember ? `, subscription ${r.service.poolMember}` : ""}: stack ${r.stack}`;
+  return `service ${r.service.id} (${r.service.size}) is up in cell ${r.service.cell}${r.service.poolMember ? `, ${r.pool?.memberKind ?? "pool member"} ${r.service.poolMember}` : ""}: stack ${r.stack}`;
 }
 
 function parseSize(v: string): ServiceSizeName {

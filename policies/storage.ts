@@ -1,9 +1,10 @@
 import { PolicyResource } from "@pulumi/policy";
 import { Cloud } from "../cells/plan/model";
 import { stackRule, StackRuleSpec, violation } from "./lib/policy";
-import { at, Props, record, records, str } from "./lib/props";
+import { at, record, records, str } from "./lib/props";
 import { StackIndex } from "./lib/stack";
 import { AWS, AZURE, GCP } from "./lib/types";
+import { bucketNetwork, bucketReaders, s3BucketPolicyActionsMatchResources, s3VpceDenySparesManagement, statementsOf } from "./storageAws";
 
 /*
  * Storage, when a stack has any: no public access, TLS 1.2 or newer, encrypted
@@ -56,16 +57,7 @@ function azureAccount(r: PolicyResource): StorageView {
 
 /** Whether an S3 bucket policy denies requests without TLS (aws:SecureTransport false). */
 function deniesPlainHttp(policy: unknown): boolean {
-  let doc: unknown = policy;
-  if (typeof policy === "string") {
-    try {
-      doc = JSON.parse(policy);
-    } catch {
-      return false;
-    }
-  }
-  const statements = [record(at(doc, "Statement")), ...records(at(doc, "Statement"))].filter((s): s is Props => s !== undefined);
-  return statements.some((s) => s.Effect === "Deny" && ["false", false].includes(at(s, "Condition", "Bool", "aws:SecureTransport") as string | boolean));
+  return statementsOf(policy).some((s) => s.Effect === "Deny" && ["false", false].includes(at(s, "Condition", "Bool", "aws:SecureTransport") as string | boolean));
 }
 
 function awsBuckets(index: StackIndex): StorageView[] {
@@ -88,15 +80,18 @@ function awsBuckets(index: StackIndex): StorageView[] {
     const fullyBlocked = block !== undefined && ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((k) => block[k] === true);
     const acl = str(r.props.acl) ?? "";
     const inlineSse = record(r.props.serverSideEncryptionConfiguration) ?? records(r.props.serverSideEncryptionConfigurations)[0];
+    // Network: judged from the bucket policy's VPC-endpoint condition (policies/storageAws.ts).
+    const network = bucketNetwork(str(r.props.bucket) ?? r.name, [r.props.policy, find(policies)?.props.policy].filter((x) => x !== undefined));
     return {
       cloud: "aws" as const,
       resource: r,
       publicAccess: acl.startsWith("public-") ? `acl is ${acl}` : fullyBlocked ? null : "no BucketPublicAccessBlock with all four blocks on",
       weakTls: deniesPlainHttp(r.props.policy) || deniesPlainHttp(find(policies)?.props.policy) ? null : "no bucket policy denies requests without TLS (aws:SecureTransport false)",
       unencrypted: inlineSse || find(encryptions) ? null : "no server-side encryption configuration",
-      openNetwork: null,
+      openNetwork: network.openNetwork,
       fixes: {
-        network: "",
+        network:
+          'add to the bucket policy a Deny of the data actions (s3:GetObject*, s3:PutObject*, s3:DeleteObject*, s3:ListBucket*) for Principal "*" with StringNotEquals aws:SourceVpce: the cell\'s S3 gateway endpoint',
         publicAccess: "add an aws.s3.BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true, and no public ACL",
         tls: 'add a bucket policy that denies s3:* when "aws:SecureTransport" is "false" (S3 negotiates TLS 1.2 or newer)',
         encryption: "add an aws.s3.BucketServerSideEncryptionConfiguration (aws:kms with the cell's key, or AES256)",
@@ -181,7 +176,7 @@ export const storageNetworkRestricted = storageRule(
   {
     name: "storage-network-restricted",
     description:
-      "Storage answers only the networks that need it: deny by default, then the cell's data-plane subnets (Azure: networkRuleSet.defaultAction Deny with service-endpoint rules, or public network access disabled with a private endpoint). Fix: the network rule named in the message.",
+      "Storage answers only the networks that need it: deny by default, then the cell's data-plane subnets (Azure: networkRuleSet.defaultAction Deny with service-endpoint rules, or public network access disabled with a private endpoint; S3: a bucket policy that denies object reads, writes and listing outside the cell's VPC endpoint, aws:SourceVpce). Fix: the network rule named in the message.",
     enforcementLevel: "mandatory",
   },
   (v) => v.openNetwork,
@@ -207,10 +202,20 @@ const AZURE_STORAGE_DATA_ROLES: Readonly<Record<string, string>> = {
 export const storageSingleGrantee = stackRule({
   name: "storage-single-grantee",
   description:
-    "Each storage account's data is granted to exactly one identity, on that account (a tenant service's own identity): no second principal on it, and no data role on a resource group or subscription that holds it. Fix: remove the other grants; give each service its own account and identity.",
+    "Each storage account's data is granted to exactly one identity, on that account (a tenant service's own identity): no second principal on it, and no data role on a resource group or subscription that holds it; on S3, exactly one IAM role (or managed policy, or bucket-policy principal) allows s3:GetObject on the bucket's objects. Fix: remove the other grants; give each service its own account and identity.",
   enforcementLevel: "mandatory",
-  appliesTo: [AZURE.storageAccount, AZURE.roleAssignment],
+  appliesTo: [AZURE.storageAccount, AZURE.roleAssignment, AWS.bucket, AWS.bucketV2, AWS.rolePolicy, AWS.iamPolicy, AWS.bucketPolicy],
   check(index, { report }) {
+    // AWS: who may s3:GetObject a bucket's objects (policies/storageAws.ts).
+    for (const b of index.ofType(AWS.bucket, AWS.bucketV2)) {
+      const name = str(b.props.bucket) ?? b.name;
+      const companions = index.ofType(AWS.bucketPolicy).filter((p) => index.ref(p, p.props.bucket, [AWS.bucket, AWS.bucketV2])?.urn === b.urn || str(p.props.bucket) === name);
+      const readers = bucketReaders(index, b, [b.props.policy, ...companions.map((p) => p.props.policy)].filter((x) => x !== undefined));
+      const who = [...new Set(readers.map((x) => x.who))];
+      if (who.length > 1) {
+        report(b.urn, violation(b.name, `its objects are readable by ${who.length} principals (${readers.map((x) => `${x.who} via ${x.via}`).join(", ")})`, "keep exactly one IAM role per bucket: the service's own IRSA role"));
+      }
+    }
     const accounts = index.ofType(AZURE.storageAccount).filter((a) => typeof a.props.id === "string");
     const grants = index.ofType(AZURE.roleAssignment).flatMap((g) => {
       const role = str(g.props.roleDefinitionId)?.split("/").pop()?.toLowerCase() ?? "";
@@ -232,4 +237,4 @@ export const storageSingleGrantee = stackRule({
   },
 });
 
-export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest, storageNetworkRestricted, storageSingleGrantee];
+export const STORAGE_POLICIES = [storageNoPublicAccess, storageTlsMinimum, storageEncryptedAtRest, storageNetworkRestricted, storageSingleGrantee, s3VpceDenySparesManagement, s3BucketPolicyActionsMatchResources];

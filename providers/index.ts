@@ -25,7 +25,11 @@ export const CLOUD_HOMES: Record<Cloud, CloudHome> = {
     mocks: azureMocks,
     serviceData: async () => (await import("./azure/serviceData")).azureStorageHoldsData,
   },
-  aws: { load: async () => (await import("./aws")).awsProvider, mocks: awsMocks },
+  aws: {
+    load: async () => (await import("./aws")).awsProvider,
+    mocks: awsMocks,
+    serviceData: async () => (await import("./aws/serviceData")).awsStorageHoldsData,
+  },
   gcp: { load: async () => (await import("./gcp")).gcpProvider, mocks: gcpMocks },
 };
 

@@ -14,7 +14,7 @@ import { PROJECT_DIR } from "../offline/stackfile";
 /** A cloud's homes: its pure face and its build face. */
 const HOMES: Record<Cloud, string[]> = {
   azure: ["cells/plan/clouds/azure.ts", "cells/plan/clouds/azureServices.ts", "providers/azure/"],
-  aws: ["cells/plan/clouds/aws.ts", "providers/aws/"],
+  aws: ["cells/plan/clouds/aws.ts", "cells/plan/clouds/awsServices.ts", "providers/aws/"],
   gcp: ["cells/plan/clouds/gcp.ts", "providers/gcp/"],
 };
 

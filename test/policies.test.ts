@@ -215,6 +215,18 @@ describe("policy pack (offline)", function () {
         fail: () => [...serviceGrants(["p1"]), res(AZURE.roleAssignment, "rg-wide", { scope: SVC_RG, principalId: "p9", roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${BLOB_CONTRIBUTOR}` })],
         says: /rg-wide: Storage Blob Data Contributor on .* reaches the data of s0001-storage/,
       },
+      {
+        policy: "s3-vpc-deny-spares-management",
+        pass: () => [res(AWS.bucketPolicy, "bp", { bucket: "b", policy: { Statement: [{ Effect: "Deny", Principal: "*", Action: ["s3:GetObject*", "s3:ListBucket*"], Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], Condition: { StringNotEquals: { "aws:SourceVpce": "vpce-1" } } }] } })],
+        fail: () => [res(AWS.bucketPolicy, "bp", { bucket: "b", policy: { Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], Condition: { StringNotEquals: { "aws:SourceVpce": "vpce-1" } } }] } })],
+        says: /bp: its bucket policy denies s3:PutBucketPolicy, s3:GetBucketPolicy, s3:DeleteBucketPolicy outside a VPC endpoint/,
+      },
+      {
+        policy: "s3-bucket-policy-actions-match-resources",
+        pass: () => [res(AWS.bucketPolicy, "bp", { bucket: "b", policy: { Statement: [{ Sid: "S", Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:role/r" }, Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"] }] } })],
+        fail: () => [res(AWS.bucketPolicy, "bp", { bucket: "b", policy: { Statement: [{ Sid: "S", Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:role/r" }, Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::b/*"] }] } })],
+        says: /bp: S3 would refuse its bucket policy \(MalformedPolicy.*S: s3:ListBucket needs the bucket resource/,
+      },
       { policy: "helm-chart-pinned", pass: () => [res(K8S.helmRelease, "c001-proxy-istiod", { chart: "istiod", version: "1.30.1", repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" } })], fail: () => [res(K8S.helmRelease, "x", { chart: "istiod", version: "1.30.x", repositoryOpts: { repo: "https://example.com/charts" } })], says: /x: chart istiod has version "1\.30\.x", not an exact version/ },
       { policy: "required-tags", pass: () => [aks()], fail: () => [{ ...aks(), inputs: { ...aks().inputs, tags: { stack: "prod-azure", cell: "c001" } } }], says: /c001-proxy-aks: tags lack role; fix: add role: <proxy>/ },
       { policy: "names-within-cloud-rules", pass: () => [aks()], fail: () => [{ ...aks(), inputs: { ...aks().inputs, agentPoolProfiles: [{ name: "System_Pool_Zone1" }] } }], says: /agentPoolProfiles\[0\]\.name "System_Pool_Zone1" has 17 characters/ },

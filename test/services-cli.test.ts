@@ -68,9 +68,19 @@ describe("cellctl services (in-process, in-memory service stacks)", () => {
     expect(JSON.parse(done.stdout)).to.deep.include({ phase: "removed", stack: "prod-azure-svc-s0001" });
   });
 
-  it("AWS: refused with a clear message, no stack trace", async () => {
+  it("AWS: --dry-run prints the placement in the region's account and the resources (exit 0)", async () => {
     const r = await cellctl(["services", "add", "--stack", "prod-aws", "--dry-run"], new InMemoryServiceStacks());
-    expect(r.code).to.equal(1);
-    expect(r.stderr).to.contain("tenant services on aws are not built yet").and.not.match(STACK_TRACE);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/account\s+region-account/).and.match(/bucket\s+cp-usw2-s0001-/).and.contain("aws:s3/bucketPolicy:BucketPolicy").and.contain("policy pack: 0 mandatory");
+    expect(r.stderr).to.not.match(STACK_TRACE);
+  });
+
+  it("AWS: add --yes and list through the in-memory stand-in", async () => {
+    const stacks = new InMemoryServiceStacks();
+    const added = await cellctl(["services", "add", "--stack", "prod-aws", "--yes", "--json"], stacks);
+    expect(added.code, added.stderr).to.equal(0);
+    expect(JSON.parse(added.stdout).service).to.include({ id: "s0001", cloud: "aws", poolMember: "region-account" });
+    const listed = await cellctl(["services", "list", "--stack", "prod-aws", "--json"], stacks);
+    expect(JSON.parse(listed.stdout)).to.have.length(1);
   });
 });

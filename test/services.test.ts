@@ -7,6 +7,7 @@ import { renderServicePlan } from "../bin/services";
 import { loadStackFile, PROJECT_DIR } from "../offline/stackfile";
 import { FLOWS, roleCidrs } from "../cells/plan/isolation";
 import { rawFromFlatConfig, validateConfig } from "../cells/config";
+import { CLOUD_HOMES } from "../providers";
 
 /** A region reader over the example stack file with its pool replaced. */
 function regionWithPool(members: { subscriptionId: string; quotas?: Record<string, number> }[], margin = 0.1): StackConfigReader {
@@ -228,9 +229,17 @@ describe("tenant services: placement through the control plane", () => {
     expect(await listServices(region, stacks)).to.deep.equal([]);
   });
 
-  it("refuses services on a cloud whose service build face does not exist yet (AWS), registering nothing", async () => {
-    const err = await planAddService(new StackFileConfig("prod-aws"), new OfflineServiceStacks(), {}).catch((e) => e);
-    expect(err).to.be.instanceOf(UserError);
-    expect(err.message).to.contain("tenant services on aws are not built yet");
+  it("refuses services on a cloud whose build face has no buildService (a fake provider), registering nothing", async () => {
+    // Every cloud builds services now; a provider without buildService stands in for a new cloud.
+    const home = CLOUD_HOMES.aws;
+    const load = home.load;
+    home.load = async () => ({ ...(await load()), buildService: undefined });
+    try {
+      const err = await planAddService(new StackFileConfig("prod-aws"), new OfflineServiceStacks(), {}).catch((e) => e);
+      expect(err).to.be.instanceOf(UserError);
+      expect(err.message).to.contain("tenant services on aws are not built yet").and.contain("nothing was registered");
+    } finally {
+      home.load = load;
+    }
   });
 });

@@ -66,6 +66,17 @@ const AWS_MOCKS: Record<string, Mock> = {
     return { id: keyId, outputs: { keyId, arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${keyId}` } };
   },
   "aws:kms/alias:Alias": (i) => ({ id: i.name, outputs: { arn: `arn:aws:kms:${REGION}:${ACCOUNT}:${i.name}` } }),
+  // Tenant services (./service.ts): a bucket is named by its name; its companions take the bucket's name as id.
+  "aws:s3/bucket:Bucket": (i) => ({
+    id: i.bucket,
+    outputs: { arn: `arn:aws:s3:::${i.bucket}`, bucketDomainName: `${i.bucket}.s3.amazonaws.com`, bucketRegionalDomainName: `${i.bucket}.s3.${REGION}.amazonaws.com`, region: REGION },
+  }),
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (i) => ({ id: i.bucket }),
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (i) => ({ id: i.bucket }),
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (i) => ({ id: i.bucket }),
+  "aws:s3/bucketVersioning:BucketVersioning": (i) => ({ id: i.bucket }),
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (i) => ({ id: i.bucket }),
+  "aws:s3/bucketPolicy:BucketPolicy": (i) => ({ id: i.bucket }),
   "aws:route53/zone:Zone": (_i, _n, seed) => {
     const zoneId = `Z${hex(seed, 20).toUpperCase()}`;
     const n = parseInt(hex(seed, 2), 16);

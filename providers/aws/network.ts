@@ -23,6 +23,8 @@ export interface AwsNetwork {
   baseSecurityGroupId: Record<Role, pulumi.Output<string>>;
   /** What a role's node groups must wait for beyond their inputs: the default routes of their subnets. */
   readyForNodes: Record<Role, pulumi.Resource[]>;
+  /** The cell's S3 gateway endpoint: tenant buckets admit data requests through it only (providers/aws/service.ts). */
+  s3EndpointId: pulumi.Output<string>;
 }
 
 /**
@@ -108,7 +110,7 @@ export function buildAwsNetwork(ctx: CellContext, clusterNames: Record<Role, str
   }
 
   // Same-region S3 traffic (backups, the seed's object storage) never crosses a NAT.
-  new aws.ec2.VpcEndpoint(
+  const s3Endpoint = new aws.ec2.VpcEndpoint(
     `${id}-s3-endpoint`,
     { vpcId: vpc.id, serviceName: `com.amazonaws.${region.region}.s3`, vpcEndpointType: "Gateway", routeTableIds: Object.values(privateTables).map((t) => t.id), tags: tags({ Name: `cellplane-${id}-s3` }) },
     o,
@@ -141,7 +143,7 @@ export function buildAwsNetwork(ctx: CellContext, clusterNames: Record<Role, str
     });
   }
 
-  return { vpcId: vpc.id, subnetIds, natPublicIps, securityGroupIds, baseSecurityGroupId, readyForNodes };
+  return { vpcId: vpc.id, subnetIds, natPublicIps, securityGroupIds, baseSecurityGroupId, readyForNodes, s3EndpointId: s3Endpoint.id };
 }
 
 /** VPC flow logs of every interface, accepted and rejected, to a CloudWatch log group of the cell. */

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
 import { CloudFace, CloudRules, KubernetesRelease, PoolShape, ThrottleText } from "./types";
+// Tenant services (a pool of one: the region's account): its own file, composed here.
+import { awsServicePool, awsServicesSchema } from "./awsServices";
 
 /*
  * AWS's pure face: subnet and node-group rules, physical-name rules, VM defaults,
@@ -187,6 +189,8 @@ export const awsConfigSchema = z
       .int()
       .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), { error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}` })
       .default(AWS_DEFAULTS.logRetentionDays),
+    // --- tenant services (cells/plan/clouds/awsServices.ts) ---
+    services: awsServicesSchema,
   })
   .prefault({});
 
@@ -233,6 +237,8 @@ export const aws: CloudFace<typeof awsConfigSchema> = {
   names: AWS_NAME_RULES,
   config: { schema: awsConfigSchema, check: checkAwsConfig },
   charts: AWS_CHARTS,
+  // --- tenant services (cells/plan/clouds/awsServices.ts) ---
+  services: { pool: (settings, region) => awsServicePool(settings.services, region) },
 };
 
 /** The `cellplane:aws` settings of a validated AWS region config (validation always sets them). */

@@ -131,7 +131,8 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
    * Tenant services: the pool of accounts services are spread over (Azure's
    * subscription pool), from the cloud's validated slice. Absent: no pool, services
    * go in the region's own account. Throws a message with a fix when the cloud needs
-   * a pool and none is configured.
+   * a pool and none is configured. `region`: what the region's own cells hold of the
+   * same quotas is the cloud's to count (AWS: the region's account holds its cells too).
    */
-  services?: { pool(settings: z.output<S>): ServicePool | undefined };
+  services?: { pool(settings: z.output<S>, region: { cellCount: number }): ServicePool | undefined };
 }
