@@ -19,7 +19,7 @@ export class UserError extends Error {
 }
 
 /** What went wrong on the infrastructure side. Stable words: callers switch on them. */
-export type InfraErrorKind = "cli-missing" | "stack-locked" | "blast-radius" | "engine" | "cancelled";
+export type InfraErrorKind = "cli-missing" | "stack-locked" | "throttled" | "blast-radius" | "engine" | "cancelled";
 
 /** The stack, its backend, the Pulumi engine or the cloud failed or refused. */
 export class InfraError extends Error {

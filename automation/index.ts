@@ -30,4 +30,5 @@ export * from "./pulumi";
 export * from "./regions";
 export * from "./retry";
 export * from "./services";
+export * from "./throttling";
 export * from "./servicesPulumi";

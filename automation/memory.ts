@@ -146,7 +146,10 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * - `injectSteps([...])`: previews and updates also report these steps;
  * - `driftBeforeUp([...])`: the next update (not its preview) also makes these changes,
  *   as when drift or another edit lands between a preview and its update;
- * - `failUpAfter(k, message)`: the next update fails with an engine error after k changes.
+ * - `failUpAfter(k, message, times)`: the next update (or `times` updates) fails with an
+ *   engine error after k changes, as the CLI reports a provider's failure;
+ * - `failDestroyAfter(k, message, times)`: the same for destroys;
+ * - `failPreviews(message, times)`: the next previews fail with that engine error.
  */
 export class InMemoryStack implements StackBackend {
   /** Every call received, in order. */
@@ -166,7 +169,9 @@ export class InMemoryStack implements StackBackend {
   private busy = false;
   private injected: InjectedStep[] = [];
   private upOnly: InjectedStep[] = [];
-  private upFailure?: { after: number; message: string };
+  private upFailure?: { after: number; message: string; times: number };
+  private destroyFailure?: { after: number; message: string; times: number };
+  private previewFailure?: { after: number; message: string; times: number };
   private sequence = 0;
 
   constructor(
@@ -216,10 +221,28 @@ export class InMemoryStack implements StackBackend {
     return this;
   }
 
-  /** The next update fails with an engine error after `after` changes (creates, updates, deletes) are done. */
-  failUpAfter(after: number, message: string): this {
-    this.upFailure = { after, message };
+  /** The next `times` updates fail with an engine error after `after` changes (creates, updates, deletes) are done in each. */
+  failUpAfter(after: number, message: string, times = 1): this {
+    this.upFailure = { after, message, times };
     return this;
+  }
+
+  /** The next `times` destroys fail with an engine error after `after` deletes are done in each. */
+  failDestroyAfter(after: number, message: string, times = 1): this {
+    this.destroyFailure = { after, message, times };
+    return this;
+  }
+
+  /** The next `times` previews (of an update) fail with an engine error. */
+  failPreviews(message: string, times = 1): this {
+    this.previewFailure = { after: 0, message, times };
+    return this;
+  }
+
+  /** The failure planned for this run, if any, counting it down. */
+  private static take(failure: { after: number; message: string; times: number } | undefined): { next: typeof failure; now: typeof failure } {
+    if (!failure) return { next: undefined, now: undefined };
+    return { next: failure.times > 1 ? { ...failure, times: failure.times - 1 } : undefined, now: failure };
   }
 
   // --- inspection --------------------------------------------------------
@@ -265,6 +288,12 @@ export class InMemoryStack implements StackBackend {
   async preview(options: UpdateRunOptions): Promise<{ changeSummary: OpMap }> {
     this.calls.push({ method: "preview", detail: policyDetail(options) });
     return this.engine(options, async () => {
+      const { next, now: failure } = InMemoryStack.take(this.previewFailure);
+      this.previewFailure = next;
+      if (failure) {
+        this.emit({ diagnosticEvent: { message: failure.message, color: "never", severity: "error" } }, options);
+        throw commandError(`error: preview failed\n${failure.message}`);
+      }
       const steps = await this.updateSteps();
       this.emitRun(steps, true, options);
       return { changeSummary: countOps(steps) };
@@ -277,8 +306,8 @@ export class InMemoryStack implements StackBackend {
       const steps = [...this.upOnly.map((x) => ({ ...x, old: this.state.get(x.urn) })), ...(await this.updateSteps())];
       this.upOnly = [];
       this.protectedDeletes(steps);
-      const failure = this.upFailure;
-      this.upFailure = undefined;
+      const { next, now: failure } = InMemoryStack.take(this.upFailure);
+      this.upFailure = next;
       this.emit({ preludeEvent: { config: { ...this.config } } }, options);
       let done = 0;
       for (const step of steps) {
@@ -311,9 +340,17 @@ export class InMemoryStack implements StackBackend {
     this.calls.push({ method: "destroy", detail: options.target.join(",") });
     return this.engine(options, async () => {
       const steps = this.destroySteps(options);
+      const { next, now: failure } = InMemoryStack.take(this.destroyFailure);
+      this.destroyFailure = next;
       this.emit({ preludeEvent: { config: { ...this.config } } }, options);
+      let done = 0;
       for (const step of steps) {
         if (options.signal?.aborted) throw commandError("error: destroy canceled");
+        if (failure && done >= failure.after) {
+          this.emit({ diagnosticEvent: { message: failure.message, color: "never", severity: "error", urn: step.urn } }, options);
+          throw commandError(`error: destroy failed\n${failure.message}`);
+        }
+        done += 1;
         this.emit({ resourcePreEvent: { metadata: this.metadata(step) } }, options);
         await turn();
         this.apply(step);

@@ -11,12 +11,15 @@ import { InfraError, translatePulumiError, UserError } from "./errors";
 import { assertInsideCell, createsRegion, isChange, isInCell, leavesAddedCell, outsideAddedCell, outsideRetiredCell, PlannedStep, stepsFromEvents } from "./guard";
 import { Phase, progressFromEvents, ProgressListener } from "./progress";
 import { cancelled, checkSignal, DEFAULT_RETRY, RetryPolicy, retryWhileLocked, validateRetryPolicy } from "./retry";
+import { retryWhileThrottled, ThrottleNotice, throttlePolicy } from "./throttling";
 
 /*
  * The two operations that change a region stack: add a cell, retire a cell. Both
  * follow the same shape: write config -> preview -> blast-radius guard -> apply,
  * with the preview+apply pair retried as one unit while the stack is locked (a
- * guard verdict holds only for the state it previewed).
+ * guard verdict holds only for the state it previewed). Each engine command that the
+ * cloud throttled is run again on its own (automation/throttling.ts): an update is
+ * convergent, and the update's own guard still stops it at a step outside the cell.
  */
 
 /** Options of `addCell` and `retireCell`. */
@@ -25,8 +28,10 @@ export interface OperationOptions {
   onProgress?: ProgressListener;
   /** Cancels the operation (between steps, and the running engine command). */
   signal?: AbortSignal;
-  /** Retry of a locked stack; defaults in `DEFAULT_RETRY`. */
+  /** Retry of a locked stack; defaults in `DEFAULT_RETRY`. Its `sleep` and `random` also drive the throttle retry. */
   retry?: Partial<RetryPolicy>;
+  /** Retry of an engine command the cloud throttled; defaults in `DEFAULT_THROTTLE_RETRY` (4 attempts, 30 s base, 5 min ceiling). */
+  throttleRetry?: Partial<RetryPolicy>;
   /**
    * Policy pack directories for `preview` and `up` (`--policy-pack`). Default: the
    * project's own pack (`policies/`, or the directory in `CELLPLANE_POLICY_PACK`).
@@ -56,6 +61,7 @@ function underLease<T>(stack: StackBackend, options: OperationOptions, fn: (sign
   checkSignal(options.signal);
   // A bad retry policy is refused before anything is written.
   validateRetryPolicy({ ...DEFAULT_RETRY, ...Object.fromEntries(Object.entries(options.retry ?? {}).filter(([, v]) => v !== undefined)) });
+  throttlePolicy(options.retry, options.throttleRetry);
   const lease = options.lease ?? stack.lease ?? PROCESS_LEASE;
   return lease.withLease(stack.name, (lost) => fn(options.signal ? AbortSignal.any([options.signal, lost]) : lost), { signal: options.signal });
 }
@@ -74,6 +80,8 @@ export interface AddCellResult {
   resourceChanges: OpMap | null;
   /** Tries of preview+up (more than 1: the stack was locked). */
   attempts: number;
+  /** Engine commands (preview, up) run again because the cloud throttled them. */
+  throttleRetries: number;
   /** The policy packs and configs preview and up ran with; `skipped` when the caller opted out. */
   policy: PolicyGate;
 }
@@ -94,6 +102,8 @@ export interface RetireCellResult {
   unprotected: string[];
   /** Tries of preview+destroy (more than 1: the stack was locked). */
   attempts: number;
+  /** Engine commands (preview, destroy) run again because the cloud throttled them. */
+  throttleRetries: number;
 }
 
 /** Options of `retireCell`. */
@@ -150,6 +160,12 @@ function reporter(stack: string, cell: string, onProgress: ProgressListener | un
   return (phase: Phase, message?: string, total = 0) => onProgress?.({ stack, cell, phase, done: 0, total, message });
 }
 
+/** The progress line of a throttled engine command about to run again. */
+function throttleNote(report: ReturnType<typeof reporter>, stack: string, what: string) {
+  return (n: ThrottleNotice) =>
+    report("retry", `the cloud throttled the ${what} of stack ${stack} (${n.cause}): retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`);
+}
+
 /** Runs one engine command, recording its events; `started` turns true at its first event. */
 async function withEvents<T>(run: (onEvent: (e: EngineEvent) => void) => Promise<T>, also?: (e: EngineEvent) => void): Promise<{ result: T; steps: PlannedStep[] }> {
   const events: EngineEvent[] = [];
@@ -204,6 +220,8 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
   const marker = { key: `${ADDING_CELLS_KEY}.${id}`, value: "add" };
   let markerWritten = false;
   let upStarted = false;
+  const throttle = throttlePolicy(options.retry, options.throttleRetry);
+  let throttleRetries = 0;
   try {
     if (plan.config.length > 0) {
       report("config", `writing ${plan.config.map((w) => w.key).join(", ")}`);
@@ -221,7 +239,13 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
       stack.name,
       async () => {
         report("preview", `previewing stack ${stack.name}`);
-        const { result: preview, steps } = await withEvents((onEvent) => stack.preview({ policyPacks, policyPackConfigs, signal, onEvent }));
+        const previewed = await retryWhileThrottled(stack.name, "preview", (watch) => withEvents((onEvent) => stack.preview({ policyPacks, policyPackConfigs, signal, onEvent }), watch), {
+          policy: throttle,
+          signal,
+          onRetry: throttleNote(report, stack.name, "preview"),
+        });
+        throttleRetries += previewed.retries;
+        const { result: preview, steps } = previewed.value;
         checkSignal(signal);
         assertInsideCell(
           outsideAddedCell(steps, id),
@@ -246,28 +270,38 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
             `the update was cancelled there (steps already started may have completed). Compare \`pulumi stack history --stack ${stack.name}\` and \`pulumi preview --stack ${stack.name} --diff\`, bring the other change in on its own, then add the cell again (the config of ${id} stays)`,
             "the update, unlike its preview, started changing",
           );
-        const up = await stack
-          .up({
-            policyPacks,
-            policyPackConfigs,
-            signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
-            onEvent: (e) => {
-              upStarted = true;
-              track(e);
-              const m = e.resourcePreEvent?.metadata;
-              if (!m || stop.signal.aborted) return;
-              const step = { op: m.op, urn: m.urn, type: m.type };
-              newRegion ||= createsRegion(step);
-              if (leavesAddedCell(step, id, newRegion)) {
-                outside.push(step);
-                stop.abort();
-              }
-            },
-          })
-          .catch((err: unknown) => {
-            refuseOutsideDuringUp();
-            throw err;
-          });
+        // Throttled by the cloud: the update runs again and continues where it stopped.
+        const updated = await retryWhileThrottled(
+          stack.name,
+          "update",
+          (watch) =>
+            stack
+              .up({
+                policyPacks,
+                policyPackConfigs,
+                signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+                onEvent: (e) => {
+                  upStarted = true;
+                  watch(e);
+                  track(e);
+                  const m = e.resourcePreEvent?.metadata;
+                  if (!m || stop.signal.aborted) return;
+                  const step = { op: m.op, urn: m.urn, type: m.type };
+                  newRegion ||= createsRegion(step);
+                  if (leavesAddedCell(step, id, newRegion)) {
+                    outside.push(step);
+                    stop.abort();
+                  }
+                },
+              })
+              .catch((err: unknown) => {
+                refuseOutsideDuringUp();
+                throw err;
+              }),
+          { policy: throttle, signal, onRetry: throttleNote(report, stack.name, "update") },
+        );
+        throttleRetries += updated.retries;
+        const up = updated.value;
         // The last step may have left the cell too late to be cancelled.
         refuseOutsideDuringUp();
         return { preview: preview.changeSummary, upRan: true, resourceChanges: up.resourceChanges };
@@ -279,7 +313,7 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
       markerWritten = false;
     }
     report("done", value.upRan ? `cell ${id} is up` : `cell ${id} is up to date`);
-    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts, policy };
+    return { stack: stack.name, cell: plan.cell, configWritten: written, ...value, attempts, throttleRetries, policy };
   } catch (caught) {
     const err = translatePulumiError(caught, `add cell ${id}`, stack.name);
     if ((written.length > 0 || markerWritten) && !upStarted) {
@@ -294,8 +328,8 @@ async function addCellLeased(stack: StackBackend, request: AddCellRequest, optio
     if (signal?.aborted) {
       throw upStarted ? new InfraError("cancelled", `cancelled during the update of cell ${id}; ${resume}`) : cancelled();
     }
-    if (upStarted && err instanceof InfraError && err.kind === "engine") {
-      throw new InfraError("engine", `${err.message}\n  the config of cell ${id} stays in stack ${stack.name}; once the cause is fixed, ${resume}`);
+    if (upStarted && err instanceof InfraError && (err.kind === "engine" || err.kind === "throttled")) {
+      throw new InfraError(err.kind, `${err.message}\n  the config of cell ${id} stays in stack ${stack.name}; once the cause is fixed, ${resume}`);
     }
     throw err;
   }
@@ -375,7 +409,8 @@ async function retireCellLeased(stack: StackBackend, id: string, options: Retire
   checkSignal(signal);
   const region = await describeRegion(stack);
   const cell = region.cells.find((c) => c.id === id);
-  const result: RetireCellResult = { stack: stack.name, cell: id, phase: "draining", configWritten: [], configRemoved: [], destroyed: [], unprotected: [], attempts: 0 };
+  const result: RetireCellResult = { stack: stack.name, cell: id, phase: "draining", configWritten: [], configRemoved: [], destroyed: [], unprotected: [], attempts: 0, throttleRetries: 0 };
+  const throttle = throttlePolicy(options.retry, options.throttleRetry);
   if (!cell) {
     const retired = region.retiredCells.includes(id);
     throw new UserError(
@@ -439,7 +474,13 @@ async function retireCellLeased(stack: StackBackend, id: string, options: Retire
         stack.name,
         async () => {
           report("preview", `previewing the destroy of ${id}`);
-          const { steps } = await withEvents((onEvent) => stack.previewDestroy({ target, targetDependents: true, signal, onEvent }));
+          const previewed = await retryWhileThrottled(stack.name, "destroy preview", (watch) => withEvents((onEvent) => stack.previewDestroy({ target, targetDependents: true, signal, onEvent }), watch), {
+            policy: throttle,
+            signal,
+            onRetry: throttleNote(report, stack.name, "destroy preview"),
+          });
+          result.throttleRetries += previewed.retries;
+          const { steps } = previewed.value;
           checkSignal(signal);
           assertInsideCell(
             outsideRetiredCell(steps, id),
@@ -449,14 +490,32 @@ async function retireCellLeased(stack: StackBackend, id: string, options: Retire
           );
           const total = steps.filter((s) => isChange(s.op)).length;
           const track = progressFromEvents({ stack: stack.name, cell: id, phase: "destroy", total }, onProgress ?? (() => {}));
-          const { steps: done } = await withEvents(
-            (onEvent) => stack.destroy({ target, targetDependents: true, signal, onEvent }),
-            (e) => {
-              destroyStarted = true;
-              track(e);
+          // Throttled by the cloud: the destroy runs again and continues where it stopped;
+          // what every attempt destroyed is reported.
+          const started: string[] = [];
+          const destroyed = await retryWhileThrottled(
+            stack.name,
+            "destroy",
+            async (watch) => {
+              // Again after a throttled attempt: only what is left (a target no longer in
+              // state is an error); a subset of what the preview approved.
+              const left = started.length === 0 ? target : (await stack.listResources()).filter((r) => isInCell(r.urn, id)).map((r) => r.urn);
+              if (left.length === 0) return;
+              await withEvents(
+                (onEvent) => stack.destroy({ target: left, targetDependents: true, signal, onEvent }),
+                (e) => {
+                  destroyStarted = true;
+                  watch(e);
+                  track(e);
+                  const m = e.resourcePreEvent?.metadata;
+                  if (m && isChange(m.op)) started.push(m.urn);
+                },
+              );
             },
+            { policy: throttle, signal, onRetry: throttleNote(report, stack.name, "destroy") },
           );
-          return done.filter((s) => isChange(s.op)).map((s) => s.urn);
+          result.throttleRetries += destroyed.retries;
+          return [...new Set(started)];
         },
         { policy: options.retry, signal, onRetry: (n) => report("retry", `stack ${stack.name} is locked: retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`) },
       );
@@ -477,7 +536,7 @@ async function retireCellLeased(stack: StackBackend, id: string, options: Retire
     const stillUnprotected = result.unprotected.length > 0 ? ` (${result.unprotected.length} of its resources are unprotected now)` : "";
     const resume = `cell ${id} stays draining in config${stillUnprotected}; run the same retire again to resume`;
     if (signal?.aborted) throw destroyStarted ? new InfraError("cancelled", `cancelled during the destroy of cell ${id}; ${resume}`) : cancelled();
-    if (destroyStarted && err instanceof InfraError && err.kind === "engine") throw new InfraError("engine", `${err.message}\n  ${resume}`);
+    if (destroyStarted && err instanceof InfraError && (err.kind === "engine" || err.kind === "throttled")) throw new InfraError(err.kind, `${err.message}\n  ${resume}`);
     throw err;
   }
 

@@ -7,8 +7,9 @@
  * - Azure Resource Manager throttles per subscription, principal and region with token
  *   buckets: writes 200, refilled at 10 per second; deletes 200 / 10; reads 250 / 25
  *   (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling,
- *   regional token-bucket limits, 2024). Resource providers throttle on top (AKS: one
- *   operation per cluster at a time, which the program already serializes).
+ *   regional token-bucket limits, 2024). Resource providers refuse concurrent writes on
+ *   top (a VNET: one subnet write at a time; AKS pool creates in one VNET race on its
+ *   ownership, Azure/AKS#4522), which the program's ordering serializes.
  * - What the providers retry: azure-native retries HTTP 429 throttling, honouring
  *   Retry-After, and does not count it against its retry limit (pulumi-azure-native#850);
  *   it does not retry 429 "RetryableError" from a concurrent write to the same VNET
@@ -16,17 +17,18 @@
  *   chains a cell's subnet writes and a cluster's pool operations so neither happens.
  *   A failed update is safe to run again: it resumes where it stopped.
  *
- * In the model (`npm run bench`: Azure, writes limited by the bucket): one cell needs 6
- * slots to deploy within 1.05x of its unbounded time (1,720 s) and 16 to reach it; 10 cells
- * need 78 (32: 2,910 s); 100 cells from scratch take 3,900 s at 200 slots, 3,695 s at 256 and
- * 2,080 s unbounded, where ARM's write refill, not the engine, is the limit. Each operation
- * in flight is also polled (reads: 25 per second refill); at 200 in flight and a poll every
- * 10 s or slower that stays under 20 reads per second.
+ * In the model (`npm run bench`: Azure, writes limited by the bucket; figures of the
+ * README's run, 163 resources a cell): one cell needs 5 slots to deploy within 1.05x of its
+ * unbounded time (1,720 s) and 15 to reach it; 10 cells need 81 (32: 2,847 s); 100 cells
+ * from scratch take 3,939 s at 200 slots, 3,695 s at 256 and 2,193 s unbounded, where ARM's
+ * write refill, not the engine, is the limit. Each operation in flight is also polled
+ * (reads: 25 per second refill); at 200 in flight and a poll every 10 s or slower that stays
+ * under 20 reads per second.
  */
 
 /**
  * What the control plane runs with: it adds or retires one cell per update, which needs
- * 16 slots; 32 keeps the example region (3 cells) within 1.05x of one cell from scratch.
+ * 15 slots; 32 keeps the example region (3 cells) within 1.05x of one cell from scratch.
  */
 export const ENGINE_PARALLEL = 32;
 

@@ -8,7 +8,8 @@ import { ServiceConfig, serviceConfigEntries, validateServiceConfig } from "../s
 import { StackConfigReader } from "./backend";
 import { InfraError, UserError } from "./errors";
 import { InMemoryLease, StackLease } from "./lease";
-import { checkSignal } from "./retry";
+import { checkSignal, RetryPolicy } from "./retry";
+import { retryWhileThrottled, throttlePolicy } from "./throttling";
 
 /*
  * Tenant services of a region: list, plan (offline, under mocks), add and remove.
@@ -239,7 +240,11 @@ export interface ServiceOperationOptions {
   lease?: ServiceLease;
   signal?: AbortSignal;
   random?: () => number;
-  onProgress?: (p: { service: string; phase: "placing" | "recording" | "up" | "checking-data" | "destroy" | "done"; done: number; total: number; current?: string }) => void;
+  /** The clock (`sleep`, `random`) of the throttle retry; the library's retry policy shape. */
+  retry?: Partial<RetryPolicy>;
+  /** Retry of an update or destroy the cloud throttled (automation/throttling.ts); defaults in DEFAULT_THROTTLE_RETRY. */
+  throttleRetry?: Partial<RetryPolicy>;
+  onProgress?: (p: { service: string; phase: "placing" | "recording" | "up" | "retry" | "checking-data" | "destroy" | "done"; done: number; total: number; current?: string }) => void;
 }
 
 /** Operations of this process on one stack take turns (used when neither the caller nor the stacks bring a lease). */
@@ -284,14 +289,21 @@ export async function addService(region: StackConfigReader, stacks: ServiceStack
     );
   }
   checkSignal(options.signal);
+  const throttle = throttlePolicy(options.retry, options.throttleRetry);
   report("up", plan.service.id);
   // The update runs under the service stack's own lease, not the region's: services
-  // deploy in parallel, and a second add or a remove of the same service waits.
+  // deploy in parallel, and a second add or a remove of the same service waits. An
+  // update the cloud throttled runs again and continues where it stopped.
   const { outputs } = await lease.withLease(
     plan.stack,
     async (lost) => {
       const signal = options.signal ? AbortSignal.any([options.signal, lost]) : lost;
-      return stacks.up(plan.stack, { signal, onStep: (d, t, c) => report("up", plan.service.id, d, t, c) });
+      const { value } = await retryWhileThrottled(plan.stack, "update", () => stacks.up(plan.stack, { signal, onStep: (d, t, c) => report("up", plan.service.id, d, t, c) }), {
+        policy: throttle,
+        signal,
+        onRetry: (n) => report("retry", plan.service.id, 0, 0, `the cloud throttled the update (${n.cause}): retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s`),
+      });
+      return value;
     },
     { signal: options.signal },
   );
@@ -342,9 +354,21 @@ export async function removeService(
   // Under the service stack's lease, not the region's: a destroy takes minutes and must
   // not hold up the region. Placement keeps counting the service until its stack (the
   // record) is removed, after its resources: a count is never lower than what exists.
-  const { destroyed } = await lease.withLease(stack, (lost) => stacks.destroyAndRemove(stack, { signal: options.signal ? AbortSignal.any([options.signal, lost]) : lost }), {
-    signal: options.signal,
-  });
+  // A destroy the cloud throttled runs again: what is gone stays gone.
+  const throttle = throttlePolicy(options.retry, options.throttleRetry);
+  const { destroyed } = await lease.withLease(
+    stack,
+    async (lost) => {
+      const signal = options.signal ? AbortSignal.any([options.signal, lost]) : lost;
+      const { value } = await retryWhileThrottled(stack, "destroy", () => stacks.destroyAndRemove(stack, { signal }), {
+        policy: throttle,
+        signal,
+        onRetry: (n) => options.onProgress?.({ service: id, phase: "retry", done: 0, total: 0, current: `the cloud throttled the destroy (${n.cause}): retry ${n.retry} of ${n.retry + n.remaining} in ${(n.delayMs / 1000).toFixed(1)} s` }),
+      });
+      return value;
+    },
+    { signal: options.signal },
+  );
   options.onProgress?.({ service: id, phase: "done", done: destroyed, total: destroyed });
   return { id, stack, phase: "removed", destroyed };
 }
@@ -388,6 +412,8 @@ export class OfflineServiceStacks extends ServiceStackFiles implements ServiceSt
 /** In-memory service stacks for tests and the control plane's own tests: config, a data flag, an up that records outputs. */
 export class InMemoryServiceStacks implements ServiceStacks {
   readonly stacks = new Map<string, { config: Record<string, string>; deployed: boolean; holdsData: boolean }>();
+  /** Updates that fail next, each with its engine message (a knob for tests). */
+  readonly failUps: string[] = [];
   /** Delay of `up`, to let concurrent adds interleave in tests. */
   constructor(private readonly upDelayMs = 0) {}
   async list(regionStack: string): Promise<ServiceStackEntry[]> {
@@ -410,6 +436,8 @@ export class InMemoryServiceStacks implements ServiceStacks {
     if (!s) throw new UserError(`no stack ${stack}`);
     if (this.upDelayMs) await new Promise((r) => setTimeout(r, this.upDelayMs));
     checkSignal(options.signal);
+    const failure = this.failUps.shift();
+    if (failure !== undefined) throw new InfraError("engine", `up failed for stack ${stack}:\n${failure}`);
     options.onStep?.(1, 1, stack);
     s.deployed = true;
     return { outputs: { service: s.config["service:id"] } };

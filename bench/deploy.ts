@@ -38,10 +38,13 @@ export const DURATION_SECONDS: Readonly<Record<string, number>> = {
 export const DEFAULT_DURATION_SECONDS = 2;
 
 /**
- * Edges that exist only because the cloud serializes writes (AKS: one operation per
- * cluster, so a cluster's pools wait on each other; a VNET: one subnet write at a time).
- * The inherent chain is the critical path without them: what the deploy would take if
- * the cloud accepted those writes concurrently. A cell cannot reach it; the goal is 1.25x.
+ * Edges that exist only because the cloud serializes writes: a VNET takes one subnet write
+ * at a time, and AKS pool creates in one VNET race on the VNET's ownership
+ * (SetVNetOwnershipFailed, Azure/AKS#4522) and on shared subnets, so a cluster's pools wait
+ * on each other (providers/azure/cluster.ts has the sources). Not "one operation per
+ * cluster": AKS accepts concurrent pool creates on a cluster; the VNET is what serializes.
+ * The inherent chain is the critical path without them: what the deploy would take if the
+ * cloud accepted those writes concurrently. A cell cannot reach it; the goal is 1.25x.
  */
 const SERIALIZING_TYPES = new Set(["azure-native:containerservice:AgentPool", "azure-native:network:Subnet"]);
 

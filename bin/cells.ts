@@ -137,12 +137,15 @@ function renderAddOutcome(r: AddCellResult): string {
     .filter(([op]) => op !== "same" && op !== "read")
     .map(([op, n]) => `${n} ${op}`)
     .join(", ");
-  return `cell ${r.cell.id} (${r.cell.cidr}) added to stack ${r.stack}: ${changes || "no resource changes"}${r.attempts > 1 ? ` (after ${r.attempts - 1} retries on a locked stack)` : ""}`;
+  const retried = [r.attempts > 1 ? `${r.attempts - 1} retries on a locked stack` : "", r.throttleRetries > 0 ? `${r.throttleRetries} retries of what the cloud throttled` : ""].filter(Boolean);
+  return `cell ${r.cell.id} (${r.cell.cidr}) added to stack ${r.stack}: ${changes || "no resource changes"}${retried.length ? ` (after ${retried.join(" and ")})` : ""}`;
 }
 
 function renderRetire(r: RetireCellResult, force: boolean): string {
   if (r.phase === "retired") {
-    const lines = [`cell ${r.cell} retired from stack ${r.stack}: ${r.destroyed.length} resource(s) destroyed, config ${r.configRemoved.join(", ")} removed`];
+    const lines = [
+      `cell ${r.cell} retired from stack ${r.stack}: ${r.destroyed.length} resource(s) destroyed, config ${r.configRemoved.join(", ")} removed${r.throttleRetries > 0 ? ` (after ${r.throttleRetries} retries of what the cloud throttled)` : ""}`,
+    ];
     if (r.unprotected.length > 0) lines.push(`unprotected (--unprotect) before the destroy:\n${r.unprotected.map((u) => `  ${u}`).join("\n")}`);
     return lines.join("\n");
   }

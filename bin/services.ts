@@ -62,7 +62,7 @@ function progress(env: CliEnv, json: boolean): { listener: (p: ServiceProgress) 
       }
       if (p.phase === "up" && p.total > 0) return;
       stop();
-      env.stderr.write(`cellctl: ${p.phase} service ${p.service}\n`);
+      env.stderr.write(p.phase === "retry" ? `cellctl: service ${p.service}: ${p.current}\n` : `cellctl: ${p.phase} service ${p.service}\n`);
     },
   };
 }
@@ -158,7 +158,7 @@ export function addServiceCommands(program: Command, env: ServiceCliEnv): void {
       }
       const p = progress(env, o.json === true);
       try {
-        const result = await addService(region, stacksFor(dir, true), request, { onProgress: p.listener, signal: env.signal });
+        const result = await addService(region, stacksFor(dir, true), request, { onProgress: p.listener, signal: env.signal, retry: env.retry });
         p.stop();
         if (o.json) print(env, { dryRun: false, ...result });
         else env.stdout.write(renderAdd(result) + "\n");
@@ -186,6 +186,7 @@ export function addServiceCommands(program: Command, env: ServiceCliEnv): void {
           deleteData: o.deleteData,
           onProgress: p.listener,
           signal: env.signal,
+          retry: env.retry,
         });
         p.stop();
         if (o.json) print(env, result);

@@ -22,6 +22,12 @@ export interface RunOptions extends MockOptions {
   config: Record<string, string>;
   secretKeys?: string[];
   program: () => Promise<Record<string, unknown>>;
+  /**
+   * Record each registration's inputs and computed outputs (default true). The benchmark
+   * turns it off for its large runs: it needs only URNs and dependencies, and deserializing
+   * and holding 14,000 resources' inputs is the runner's cost, not the program's.
+   */
+  recordInputs?: boolean;
 }
 
 /** The subset of the mock monitor's RPC surface we wrap; its request objects are the engine's protobufs. */
@@ -57,7 +63,10 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
   // `pulumi up`); the test process gets its own setting back afterwards.
   const stackTraceLimit = Error.stackTraceLimit;
   try {
-    await pulumi.runtime.setMocks(new StrictMocks(opts), "cellplane", opts.stack, false, "organization");
+    const strict = new StrictMocks(opts);
+    const answer = opts.answer;
+    const mocks: pulumi.runtime.Mocks = answer ? { newResource: (args) => answer(args, strict.newResource(args)), call: (args) => strict.call(args) } : strict;
+    await pulumi.runtime.setMocks(mocks, "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
     // The engine qualifies a type with its parent's whole type chain (the root stack
@@ -78,7 +87,7 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
         name: req.getName(),
         custom: req.getCustom(),
         parent: req.getParent() || null,
-        inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+        inputs: opts.recordInputs === false ? {} : pulumi.runtime.deserializeProperties(req.getObject()),
         dependencies: req.getDependenciesList(),
         protect: req.getProtect() === true,
         provider: req.getProvider() || null,
@@ -90,7 +99,7 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
         if (!err && resp) {
           entry.urn = resp.getUrn();
           entry.id = resp.getId() || null;
-          const state = resp.getObject?.();
+          const state = opts.recordInputs === false ? undefined : resp.getObject?.();
           if (state && entry.custom) {
             const out = pulumi.runtime.deserializeProperties(state as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
             const computed = Object.fromEntries(Object.entries(out).filter(([k]) => !(k in entry.inputs) && k !== "name" && k !== "id"));

@@ -82,7 +82,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.equal("");
     const doc = JSON.parse(r.stdout);
-    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "warnings", "policy"]);
+    expect(doc).to.have.keys(["dryRun", "stack", "cell", "configWritten", "preview", "upRan", "resourceChanges", "attempts", "throttleRetries", "warnings", "policy"]);
     expect(doc.warnings).to.deep.equal([]);
     expect(doc.policy).to.deep.equal({ packs: [path.join(PROJECT_DIR, "policies")], configs: [path.join(PROJECT_DIR, "policies", "policy-config.json")], skipped: false, weakened: [] });
     expect(doc).to.include({ dryRun: false, stack: "prod-azure", upRan: true, attempts: 1 });
@@ -180,6 +180,23 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     expect(before).to.not.include("c004");
   });
 
+  it("retries an update the cloud throttled and exits 0, reporting the retry; persistent throttling exits 2 (issue 16)", async () => {
+    const throttled = "azure-native:network:Subnet (c004-proxy-z2-pods):\n    error: RESPONSE 429: 429 Too Many Requests\n    ERROR CODE: RetryableError";
+    const dir = scratchProject();
+    const stack = deployed(dir).failUpAfter(10, throttled);
+    const r = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes"], { stack });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr.match(/cellctl: the cloud throttled the update of stack prod-azure \(.*RESPONSE 429.*\): retry 1 of 3 in \d+\.\d s/g)).to.have.length(1);
+    expect(r.stdout).to.match(/^cell c004 \(10\.67\.0\.0\/16\) added to stack prod-azure: \d+ create \(after 1 retries of what the cloud throttled\)\n/);
+
+    const dir2 = scratchProject();
+    const gaveUp = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir2, "--yes", "--json"], { stack: deployed(dir2).failUpAfter(0, throttled, 10) });
+    expect(gaveUp.code).to.equal(2);
+    const e = JSON.parse(gaveUp.stdout).error;
+    expect(e).to.include({ exitCode: 2, kind: "throttled" });
+    expect(e.message).to.include("gave up after 4 attempts").and.to.include("RESPONSE 429");
+  });
+
   it("exits 2 when the stack stays locked", async () => {
     const dir = scratchProject();
     const r = await cellctl(["cells", "add", "--stack", "prod-azure", "--dir", dir, "--yes", "--json"], { stack: deployed(dir).lockedFor(5) });
@@ -199,7 +216,7 @@ describe("cellctl cells (in-process, in-memory stack)", function () {
     const drain = await run("--json");
     expect(drain.code, drain.stderr).to.equal(0);
     const d = JSON.parse(drain.stdout);
-    expect(d).to.have.keys(["stack", "cell", "phase", "configWritten", "configRemoved", "destroyed", "unprotected", "attempts"]);
+    expect(d).to.have.keys(["stack", "cell", "phase", "configWritten", "configRemoved", "destroyed", "unprotected", "attempts", "throttleRetries"]);
     expect(d).to.include({ phase: "draining", cell: "c003" });
     expect(d.configWritten).to.deep.equal([{ key: "cellplane:cells.c003.state", value: "draining" }]);
 

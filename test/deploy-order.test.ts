@@ -6,8 +6,8 @@ import { sharedRun } from "./helpers";
 
 /*
  * The deploy order of an Azure cell, as the engine sees it (dependencies): what the cloud
- * forces to wait (one subnet write per VNET, one operation per AKS cluster) waits, and
- * nothing else does. Issue 16: one cell's critical path went from 1,962 s to 1,720 s in
+ * forces to wait (one subnet write per VNET; AKS pool creates, which race on the VNET's
+ * ownership and on shared subnets: providers/azure/cluster.ts) waits, and nothing else does. Issue 16: one cell's critical path went from 1,962 s to 1,720 s in
  * the duration model of bench/deploy.ts; the floor under the cloud's rules is a cluster
  * and its five pools in a row.
  */

@@ -188,6 +188,21 @@ describe("GCP cell under strict mocks (prod-gcp)", function () {
     }
   });
 
+  it("creates a cluster's six pools side by side after the cluster: no pool waits on another (issue 16; GKE runs one operation per node pool)", () => {
+    const byUrn = new Map(run.registrations.map((r) => [r.urn, r]));
+    for (const cell of cells) {
+      for (const role of ROLES) {
+        const pools = zones.flatMap((z) => [`${cell}-${role}-sys-${z}`, `${cell}-${role}-user-${z}`]).map((n) => named(run, n));
+        expect(pools.every(Boolean), `${cell}-${role} pools`).to.equal(true);
+        for (const p of pools) {
+          const deps = p.dependencies.map((u) => byUrn.get(u)!).filter(Boolean);
+          expect(deps.filter((d) => d.type === "gcp:container/nodePool:NodePool").map((d) => d.name), p.name).to.deep.equal([]);
+          expect(deps.map((d) => d.name), p.name).to.include(`${cell}-${role}-gke`);
+        }
+      }
+    }
+  });
+
   it("firewall rules: node service accounts as targets, pod ranges as sources, the deny above every allow and clear of GKE's ranges", () => {
     for (const f of of(run, "compute/firewall:Firewall")) {
       expect(f.inputs.targetServiceAccounts, f.name).to.have.length(1);

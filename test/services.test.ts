@@ -145,6 +145,25 @@ describe("tenant services: placement through the control plane", () => {
     expect(new Set(listed.map((s) => s.id)).size).to.equal(9);
   });
 
+  it("runs a service update the cloud throttled again, and does not retry another failure (issue 16)", async () => {
+    const region = regionWithPool([{ subscriptionId: SUB(1) }]);
+    const stacks = new InMemoryServiceStacks();
+    const slept: number[] = [];
+    const retry = { sleep: async (ms: number) => void slept.push(ms), random: () => 0.5 };
+    const notes: string[] = [];
+    stacks.failUps.push("azure-native:storage:StorageAccount (svc-s0001-data):\n    error: RESPONSE 429: 429 Too Many Requests\n    ERROR CODE: TooManyRequests");
+    const added = await addService(region, stacks, { size: "small" }, { retry, onProgress: (p) => p.phase === "retry" && notes.push(p.current ?? "") });
+    expect(stacks.stacks.get(added.stack)?.deployed).to.equal(true);
+    expect(slept).to.deep.equal([15_000]);
+    expect(notes).to.have.length(1);
+    expect(notes[0]).to.match(/^the cloud throttled the update \(.*429.*\): retry 1 of 3 in 15\.0 s$/);
+
+    stacks.failUps.push("azure-native:storage:StorageAccount (svc-s0002-data): error: SubscriptionQuotaExceeded: storage accounts");
+    const err = await addService(region, stacks, { size: "small" }, { retry }).catch((e) => e);
+    expect(err.message).to.contain("SubscriptionQuotaExceeded");
+    expect(slept).to.have.length(1);
+  });
+
   it("without the lease the same race overshoots the quota (the test above can fail)", async () => {
     const region = regionWithPool([{ subscriptionId: SUB(1), quotas: { storageAccounts: 10 } }]);
     const stacks = new InMemoryServiceStacks(5);

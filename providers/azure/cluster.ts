@@ -232,15 +232,33 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
     },
   );
 
-  // AKS runs one operation per cluster at a time ("Another operation (Updating) is in
-  // progress", Azure/AKS#1913, Azure/terraform-azurerm-avm-ptn-aks-production#25): the
-  // pools of a cluster are chained, while clusters and cells stay parallel. User pools
-  // come first: the platform layer (Istio) waits for them, and the remaining system
-  // pools are created while it installs (issue 16: the platform no longer waits for two
-  // system pools it never runs on). Moving pools into the cluster's creation request would
-  // shorten the chain further, but AKS refuses pool updates through the cluster ("Node
-  // pool update via managed cluster not allowed. Use per nodepool operations") and it
-  // would delete the deployed AgentPool resources: not done.
+  // A cell's pools are created one at a time per cluster, user pools first: the platform
+  // layer (Istio) waits for the user pools only, and the remaining system pools are
+  // created while it installs. What forces the chain (checked for issue 16):
+  // - AKS itself accepts concurrent agent-pool creates on one cluster: Azure/AKS#1913
+  //   ("overriden and canceled by a later operation") is fix-released; the AKS release
+  //   notes of 2021-08-26 and 2023-10-15 fix creating several pools "simultaneously" /
+  //   "concurrently"; terraform-provider-azurerm's node-pool create takes no cluster lock,
+  //   only its node and pod subnets' (kubernetes_cluster_node_pool_resource.go,
+  //   locks.MultipleByID), and waits for subnet and VNET to be Succeeded before releasing.
+  // - But pools in one VNET are not safe in parallel, even on different subnets: AKS
+  //   sets VNET ownership on pool creation and fails with SetVNetOwnershipFailed /
+  //   VirtualNetworkNotInSucceededState ("Virtual network ... is in Updating state")
+  //   while another pool's create updates the VNET (Azure/AKS#4522). azurerm's own
+  //   acceptance test of exactly this (three pools, own subnets, one VNET, one cluster:
+  //   TestAccKubernetesClusterNodePool_virtualNetworkOwnershipRaceCondition) fails in
+  //   HashiCorp's CI in 2026-09, twice in a row, 50% in its failure-rate column
+  //   (hashicorp/terraform-provider-azurerm#33367); #30769 reports it as a regression,
+  //   and the open fix #32682 locks the VNET.
+  // - Pools sharing a subnet race too (azurerm#29537: ReferencedResourceNotProvisioned on
+  //   a shared pod subnet). A zone's user and system pools share their subnets.
+  // Every pool of a cell is in the cell's one VNET, so nothing here supports creating a
+  // cluster's pools concurrently: they stay chained (dependsOn). The three clusters' chains
+  // do run side by side in that VNET, which the same race can hit; a failed pool is
+  // created again by the next update. Moving pools into the cluster's creation request
+  // would avoid both, but AKS refuses pool updates through the cluster ("Node pool update
+  // via managed cluster not allowed. Use per nodepool operations") and it would delete
+  // the deployed AgentPool resources: not done.
   let previous: pulumi.Resource = cluster;
   const userPools: pulumi.Resource[] = [];
   const pools = [...plan.zones.map(user), ...otherZones.map(system)].map(named);

@@ -162,9 +162,18 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
     },
   );
 
-  // GKE runs one node-pool operation per cluster at a time: a cluster's pools are
-  // chained, while clusters and cells stay parallel.
-  let previous: pulumi.Resource[] = [cluster, ...network.readyForPools[role]];
+  // A cluster's pools are created side by side (issue 16; they were chained). GKE runs
+  // "one cluster-level operation or one operation per node pool" at a time
+  // (cloud.google.com/kubernetes-engine/docs/troubleshooting/concurrent-operations):
+  // pools are separate node-pool operations. The provider is built for it:
+  // terraform-provider-google's node-pool create (which pulumi-gcp bridges) takes a shared
+  // lock on the cluster and an exclusive one on the pool only, and retries the create while
+  // GKE answers FAILED_PRECONDITION (the cluster is updating) or the concurrent-operations
+  // quota is reached (resource_container_node_pool.go; GoogleCloudPlatform/magic-modules#6748
+  // "concurrent node pool CRUD operations on a single cluster"). Unlike AKS, GKE pools do
+  // not write the VPC: their pod ranges are the subnetwork's existing secondary ranges
+  // (createPodRange: false).
+  const poolsWaitFor: pulumi.Resource[] = [cluster, ...network.readyForPools[role]];
   const systemPools: pulumi.Resource[] = [];
   const userPools: pulumi.Resource[] = [];
   for (const mode of ["system", "user"] as const) {
@@ -190,9 +199,8 @@ export function buildGcpCluster({ ctx, role, network, kms, parent }: GcpClusterA
           nodeConfig: poolNodeConfig(settings, system, nodeSa.email, tags),
         },
         // The autoscaler owns a user pool's size.
-        { ...o, dependsOn: previous, ignoreChanges: system ? [] : ["initialNodeCount", "nodeCount"] },
+        { ...o, dependsOn: poolsWaitFor, ignoreChanges: system ? [] : ["initialNodeCount", "nodeCount"] },
       );
-      previous = [pool];
       (system ? systemPools : userPools).push(pool);
     }
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules, KubernetesRelease, PoolShape } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease, PoolShape, ThrottleText } from "./types";
 // Tenant services (a pool of one: the region's account): its own file, composed here.
 import { awsServicePool, awsServicesSchema } from "./awsServices";
 
@@ -214,8 +214,22 @@ export const EKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
   { minor: "1.35", endOfStandardSupport: "2027-03-27", source: EKS_CALENDAR_SOURCE },
 ];
 
+/**
+ * The AWS SDK's throttling codes, printed as "ThrottlingException: Rate exceeded",
+ * "Throttling: Rate exceeded" (pulumi-aws#5939, aws/aws-sdk-js#412, pulumi-aws-native#690)
+ * and EC2's "RequestLimitExceeded" (docs.aws.amazon.com, EC2 API "Request throttling").
+ * The SDK retries them a few times itself; these are what it gave up on.
+ */
+const AWS_THROTTLING: readonly ThrottleText[] = [
+  {
+    pattern: /\b(ThrottlingException|Throttling: Rate exceeded|RequestLimitExceeded|TooManyRequestsException|Rate exceeded)\b/,
+    source: "pulumi-aws#5939; aws/aws-sdk-js#412; pulumi-aws-native#690; EC2 API request throttling",
+  },
+];
+
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
+  throttling: AWS_THROTTLING,
   frozenClusterSettings: [],
   kubernetesCalendar: EKS_KUBERNETES_CALENDAR,
   // 40 pods: m5.xlarge and m5.2xlarge address 44 in Cilium ENI mode (eniMaxPods).

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Problem } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules, KubernetesRelease, RegionFacts } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease, RegionFacts, ThrottleText } from "./types";
 // Tenant services (subscription pool): its own file, composed here.
 import { azureServicePool, checkSubscriptionPool, NO_POOL_FIX, subscriptionPoolSchema } from "./azureServices";
 
@@ -223,8 +223,25 @@ export const AKS_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
   { minor: "1.35", endOfStandardSupport: "2027-03-31", source: AKS_CALENDAR_SOURCE },
 ];
 
+/**
+ * Azure Resource Manager and the resource providers throttle with HTTP 429. azure-native
+ * prints the azcore form ("RESPONSE 429: 429 Too Many Requests", "ERROR CODE:
+ * RetryableError") or the autorest form ("Status=429 Code=..."). It retries 429 with
+ * Retry-After itself (pulumi-azure-native#850), not 429 RetryableError /
+ * RetryableErrorDueToAnotherOperation (#3720, #4509). Codes: learn.microsoft.com, "Request
+ * limits and throttling" and "Troubleshoot common deployment errors".
+ */
+const AZURE_THROTTLING: readonly ThrottleText[] = [
+  { pattern: /\bRESPONSE 429\b|\b429 Too Many Requests\b|\bStatus=429\b/, source: "pulumi-azure-native#3720, #849; Azure/azqr#34" },
+  {
+    pattern: /\b(TooManyRequests|SubscriptionRequestsThrottled|ResourceRequestsThrottled|RetryableError(DueToAnotherOperation)?)\b/,
+    source: "pulumi-azure-native#3720, #4509; MicrosoftDocs/azure-docs#105248",
+  },
+];
+
 export const azure: CloudFace<typeof azureConfigSchema> = {
   rules,
+  throttling: AZURE_THROTTLING,
   frozenClusterSettings: ["systemVmSize", "maxPodsPerNode", "systemNodesPerZone"],
   kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },

@@ -2,7 +2,7 @@ import { IPv4, IPv4CidrRange, IPv4Prefix, Validator } from "ip-num";
 import { z } from "zod";
 import { Problem, ROLES, Role } from "../model";
 import { NameRule } from "../naming";
-import { CloudFace, CloudRules, KubernetesRelease, RegionFacts } from "./types";
+import { CloudFace, CloudRules, KubernetesRelease, RegionFacts, ThrottleText } from "./types";
 // Tenant services (a pool of one: the region's project): its own file, composed here.
 import { gcpServicePool, gcpServicesSchema } from "./gcpServices";
 
@@ -195,8 +195,23 @@ export const GKE_KUBERNETES_CALENDAR: readonly KubernetesRelease[] = [
   { minor: "1.35", endOfStandardSupport: "2027-04-11", source: GKE_CALENDAR_SOURCE },
 ];
 
+/**
+ * GCP rate quotas: "googleapi: Error 429: ... rateLimitExceeded", "Error 403: Quota
+ * exceeded for quota group 'ReadGroup' and limit 'Read requests per user per 100 seconds'
+ * ..., rateLimitExceeded", "Quota exceeded for quota metric 'Write requests' and limit
+ * 'Write requests per minute'" (terraform-provider-google#8360, #1704,
+ * GoogleCloudPlatform/python-docs-samples#3482; RATE_LIMIT_EXCEEDED:
+ * cloud.google.com/docs/quotas/troubleshoot). Not "Quota 'CPUS' exceeded" (quotaExceeded):
+ * a resource quota.
+ */
+const GCP_THROTTLING: readonly ThrottleText[] = [
+  { pattern: /\b(rateLimitExceeded|userRateLimitExceeded|RATE_LIMIT_EXCEEDED)\b|googleapi: Error 429\b/, source: "terraform-provider-google#8360, #1704; cloud.google.com/docs/quotas/troubleshoot" },
+  { pattern: /Quota exceeded for quota (metric|group) [^\n]*per (user per )?(minute|100 seconds)/, source: "GoogleCloudPlatform/python-docs-samples#3482; terraform-provider-google#8360" },
+];
+
 export const gcp: CloudFace<typeof gcpConfigSchema> = {
   rules,
+  throttling: GCP_THROTTLING,
   frozenClusterSettings: [],
   kubernetesCalendar: GKE_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },

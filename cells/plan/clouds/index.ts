@@ -2,9 +2,9 @@ import { Cloud } from "../model";
 import { aws } from "./aws";
 import { azure } from "./azure";
 import { gcp } from "./gcp";
-import { CloudFace, CloudRules } from "./types";
+import { CloudFace, CloudRules, ThrottleText } from "./types";
 
-export type { CloudConfigSlice, CloudFace, CloudRules, VmDefaults } from "./types";
+export type { CloudConfigSlice, CloudFace, CloudRules, ThrottleText, VmDefaults } from "./types";
 
 /*
  * The registry of the clouds' pure faces: one row per cloud. A cloud's rules,
@@ -16,6 +16,11 @@ export const CLOUD_FACES = { azure, aws, gcp } as const satisfies Record<Cloud, 
 
 /** What each cloud imposes on the IP plan and on cluster sizing. */
 export const CLOUD_RULES: Record<Cloud, CloudRules> = { azure: azure.rules, aws: aws.rules, gcp: gcp.rules };
+
+/** Every cloud's throttling texts, with the cloud (automation/throttling.ts). */
+export const CLOUD_THROTTLING: readonly (ThrottleText & { cloud: Cloud })[] = (Object.entries(CLOUD_FACES) as [Cloud, CloudFace][]).flatMap(([cloud, f]) =>
+  f.throttling.map((t) => ({ ...t, cloud })),
+);
 
 /** Each cloud's physical-name rules, by resource kind. */
 export const NAME_RULES = { azure: azure.names, aws: aws.names, gcp: gcp.names } as const;

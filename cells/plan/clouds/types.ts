@@ -94,8 +94,20 @@ export interface KubernetesRelease {
   source: string;
 }
 
+/**
+ * A text the cloud's provider prints when the cloud throttled a request: the same
+ * request later will do (automation/throttling.ts runs the engine command again). With
+ * where the exact text comes from.
+ */
+export interface ThrottleText {
+  pattern: RegExp;
+  source: string;
+}
+
 export interface CloudFace<S extends z.ZodType = z.ZodType> {
   rules: CloudRules;
+  /** The cloud's throttling texts. Resource quotas are not throttling: waiting does not raise them. */
+  throttling: readonly ThrottleText[];
   /**
    * The cloud's Kubernetes support calendar, oldest minor first. The newest row is
    * the default version of every role (a reviewed code change moves it, never the
