@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NameRule, physicalName, stableGuid } from "../naming";
 import { QuotaLimit, ServicePool } from "../placement";
+import { poolOfOne, poolOfOneSchema } from "./poolOfOne";
 
 /*
  * AWS's part of tenant services (pure): the per-account limits a service consumes,
@@ -48,7 +49,6 @@ export const AWS_ACCOUNT_QUOTAS = {
 } as const satisfies Record<string, QuotaLimit>;
 
 export type AwsQuota = keyof typeof AWS_ACCOUNT_QUOTAS;
-const QUOTA_KEYS = Object.keys(AWS_ACCOUNT_QUOTAS) as AwsQuota[];
 
 /** What one service creates in the account: its IRSA role, its bucket, its KMS key. */
 export const AWS_PER_SERVICE: Record<AwsQuota, number> = { iamRoles: 1, s3Buckets: 1, kmsKeys: 1 };
@@ -61,49 +61,32 @@ export const AWS_PER_SERVICE: Record<AwsQuota, number> = { iamRoles: 1, s3Bucket
  */
 export const AWS_REGION_USAGE_PER_CELL: Record<AwsQuota, number> = { iamRoles: 24, s3Buckets: 0, kmsKeys: 1 };
 
-export const AWS_SERVICES_DEFAULTS = { margin: 0.1 } as const;
-
-const quotaSchema = (q: AwsQuota) => z.int().min(1).max(AWS_ACCOUNT_QUOTAS[q].max, { error: `at most ${AWS_ACCOUNT_QUOTAS[q].max} (${AWS_ACCOUNT_QUOTAS[q].what})` });
-const perQuota = <T extends z.ZodType>(f: (q: AwsQuota) => T) => z.strictObject(Object.fromEntries(QUOTA_KEYS.map((q) => [q, f(q).optional()])) as Record<AwsQuota, z.ZodOptional<T>>).prefault({});
-
-/** `cellplane:aws.services`: how many tenant services the region's account can take. */
-export const awsServicesSchema = z
-  .strictObject({
-    /** Fraction of every quota kept free (quota increases take days; the margin is the time to get one). */
-    margin: z.number().min(0).max(0.5).default(AWS_SERVICES_DEFAULTS.margin),
-    /** The account's quotas once raised (Service Quotas); absent keys take AWS's default. */
-    quotas: perQuota(quotaSchema),
-    /**
-     * What the account holds of each quota outside this region's cells and services
-     * (other region stacks in the same account, other workloads): IAM roles and
-     * buckets are counted account-wide by AWS.
-     */
-    reserved: perQuota(() => z.int().min(0)),
-  })
-  .prefault({});
+/**
+ * `cellplane:aws.services`: how many tenant services the region's account can take:
+ * `margin`, the account's quotas once raised (Service Quotas), and what it holds of
+ * each outside this region's cells and services (other region stacks in the same
+ * account, other workloads: IAM roles and buckets are counted account-wide by AWS).
+ */
+export const awsServicesSchema = poolOfOneSchema(AWS_ACCOUNT_QUOTAS);
 
 export type AwsServicesSettings = z.output<typeof awsServicesSchema>;
 
 /** The pool placement draws from: the region's own account, its quotas less what its cells and `reserved` hold. */
 export function awsServicePool(settings: AwsServicesSettings, region: { cellCount: number }): ServicePool {
-  return {
-    memberKind: "account",
-    configPath: ["aws", "services"],
-    margin: settings.margin,
-    perService: AWS_PER_SERVICE,
-    quotas: AWS_ACCOUNT_QUOTAS,
-    members: [
-      {
-        id: AWS_POOL_MEMBER,
-        open: true,
-        limits: Object.fromEntries(
-          QUOTA_KEYS.map((q) => [q, Math.max(0, (settings.quotas[q] ?? AWS_ACCOUNT_QUOTAS[q].default) - region.cellCount * AWS_REGION_USAGE_PER_CELL[q] - (settings.reserved[q] ?? 0))]),
-        ),
-      },
-    ],
-    addMemberFix:
-      "request a quota increase for the region's account (Service Quotas) and record it: pulumi config set --path 'cellplane:aws.services.quotas.<iamRoles|s3Buckets|kmsKeys>' <raised value>; or put further services in a region stack of another account",
-  };
+  return poolOfOne(
+    {
+      quotas: AWS_ACCOUNT_QUOTAS,
+      perService: AWS_PER_SERVICE,
+      perCell: AWS_REGION_USAGE_PER_CELL,
+      memberKind: "account",
+      memberId: AWS_POOL_MEMBER,
+      configPath: ["aws", "services"],
+      addMemberFix:
+        "request a quota increase for the region's account (Service Quotas) and record it: pulumi config set --path 'cellplane:aws.services.quotas.<iamRoles|s3Buckets|kmsKeys>' <raised value>; or put further services in a region stack of another account",
+    },
+    settings,
+    region,
+  );
 }
 
 /**

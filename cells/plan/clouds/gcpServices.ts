@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NameRule, physicalName, stableGuid } from "../naming";
 import { QuotaLimit, ServicePool } from "../placement";
+import { poolOfOne, poolOfOneSchema } from "./poolOfOne";
 
 /*
  * GCP's part of tenant services (pure): the per-project limit a service consumes,
@@ -32,7 +33,6 @@ export const GCP_PROJECT_QUOTAS = {
 } as const satisfies Record<string, QuotaLimit>;
 
 export type GcpQuota = keyof typeof GCP_PROJECT_QUOTAS;
-const QUOTA_KEYS = Object.keys(GCP_PROJECT_QUOTAS) as GcpQuota[];
 
 /** What one service creates in the project of the counted quotas: its Google service account. */
 export const GCP_PER_SERVICE: Record<GcpQuota, number> = { serviceAccounts: 1 };
@@ -44,45 +44,27 @@ export const GCP_PER_SERVICE: Record<GcpQuota, number> = { serviceAccounts: 1 };
  */
 export const GCP_REGION_USAGE_PER_CELL: Record<GcpQuota, number> = { serviceAccounts: 8 };
 
-export const GCP_SERVICES_DEFAULTS = { margin: 0.1 } as const;
-
-const quotaSchema = (q: GcpQuota) => z.int().min(1).max(GCP_PROJECT_QUOTAS[q].max, { error: `at most ${GCP_PROJECT_QUOTAS[q].max} (${GCP_PROJECT_QUOTAS[q].what})` });
-const perQuota = <T extends z.ZodType>(f: (q: GcpQuota) => T) => z.strictObject(Object.fromEntries(QUOTA_KEYS.map((q) => [q, f(q).optional()])) as Record<GcpQuota, z.ZodOptional<T>>).prefault({});
-
-/** `cellplane:gcp.services`: how many tenant services the region's project can take. */
-export const gcpServicesSchema = z
-  .strictObject({
-    /** Fraction of every quota kept free (a quota increase takes days; the margin is the time to get one). */
-    margin: z.number().min(0).max(0.5).default(GCP_SERVICES_DEFAULTS.margin),
-    /** The project's quotas once raised; absent keys take GCP's default. */
-    quotas: perQuota(quotaSchema),
-    /** What the project holds of each quota outside this region's cells and services (other stacks, other workloads). */
-    reserved: perQuota(() => z.int().min(0)),
-  })
-  .prefault({});
+/** `cellplane:gcp.services`: how many tenant services the region's project can take (margin, raised quotas, reserved). */
+export const gcpServicesSchema = poolOfOneSchema(GCP_PROJECT_QUOTAS);
 
 export type GcpServicesSettings = z.output<typeof gcpServicesSchema>;
 
 /** The pool placement draws from: the region's own project, its quotas less what its cells and `reserved` hold. */
 export function gcpServicePool(settings: GcpServicesSettings, region: { cellCount: number }): ServicePool {
-  return {
-    memberKind: "project",
-    configPath: ["gcp", "services"],
-    margin: settings.margin,
-    perService: GCP_PER_SERVICE,
-    quotas: GCP_PROJECT_QUOTAS,
-    members: [
-      {
-        id: GCP_POOL_MEMBER,
-        open: true,
-        limits: Object.fromEntries(
-          QUOTA_KEYS.map((q) => [q, Math.max(0, (settings.quotas[q] ?? GCP_PROJECT_QUOTAS[q].default) - region.cellCount * GCP_REGION_USAGE_PER_CELL[q] - (settings.reserved[q] ?? 0))]),
-        ),
-      },
-    ],
-    addMemberFix:
-      "request a service-account quota increase for the region's project and record it: pulumi config set --path 'cellplane:gcp.services.quotas.serviceAccounts' <raised value>; or put further services in a region stack of another project",
-  };
+  return poolOfOne(
+    {
+      quotas: GCP_PROJECT_QUOTAS,
+      perService: GCP_PER_SERVICE,
+      perCell: GCP_REGION_USAGE_PER_CELL,
+      memberKind: "project",
+      memberId: GCP_POOL_MEMBER,
+      configPath: ["gcp", "services"],
+      addMemberFix:
+        "request a service-account quota increase for the region's project and record it: pulumi config set --path 'cellplane:gcp.services.quotas.serviceAccounts' <raised value>; or put further services in a region stack of another project",
+    },
+    settings,
+    region,
+  );
 }
 
 /**
