@@ -18,23 +18,23 @@
  *   A failed update is safe to run again: it resumes where it stopped.
  *
  * In the model (`npm run bench`: Azure, writes limited by the bucket; figures of the
- * README's run, 163 resources a cell): one cell needs 5 slots to deploy within 1.05x of its
- * unbounded time (1,720 s) and 15 to reach it; 10 cells need 81 (32: 2,847 s); 100 cells
- * from scratch take 3,939 s at 200 slots, 3,695 s at 256 and 2,193 s unbounded, where ARM's
- * write refill, not the engine, is the limit. Each operation in flight is also polled
+ * README's run, 145 resources a cell, pools created with the clusters): one cell needs 7
+ * slots to deploy within 1.05x of its unbounded time (1,107 s) and 15 to reach it; 10 cells
+ * need 68 (32: 1,413 s); 100 cells from scratch take 2,537 s at 200 slots, 2,528 s at 256 and
+ * 1,472 s unbounded, where ARM's write refill, not the engine, is the limit. Each operation in flight is also polled
  * (reads: 25 per second refill); at 200 in flight and a poll every 10 s or slower that stays
  * under 20 reads per second.
  */
 
 /**
  * What the control plane runs with: it adds or retires one cell per update, which needs
- * 15 slots; 32 keeps the example region (3 cells) within 1.05x of one cell from scratch.
+ * 15 slots; 32 keeps the example region (3 cells) within 1.05x of one cell from scratch (1.02x).
  */
 export const ENGINE_PARALLEL = 32;
 
 /**
  * What the README tells SREs to pass to `pulumi up` for a whole region (a new region, or a
  * recovery): as many slots as ARM's write bucket holds (200), so a burst of creates is
- * absorbed by the bucket and the refill paces the rest; 100 cells in about an hour in the model.
+ * absorbed by the bucket and the refill paces the rest; 100 cells in about 42 minutes in the model.
  */
 export const REGION_PARALLEL = 200;

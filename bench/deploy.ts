@@ -38,6 +38,15 @@ export const DURATION_SECONDS: Readonly<Record<string, number>> = {
 export const DEFAULT_DURATION_SECONDS = 2;
 
 /**
+ * A cluster that creates all its pools in its creation request (no AgentPool waits for it:
+ * cellplane:azure.separatePools does not list its cell) takes its control plane and first
+ * pool's time plus one more pool's: AKS creates the other pools after the control plane,
+ * side by side within the one operation. Conservative on purpose: as if every extra pool
+ * took a whole separate pool create, in parallel; no measured figure says less.
+ */
+export const CLUSTER_WITH_POOLS_EXTRA_SECONDS = DURATION_SECONDS["azure-native:containerservice:AgentPool"];
+
+/**
  * Edges that exist only because the cloud serializes writes: a VNET takes one subnet write
  * at a time, and AKS pool creates in one VNET race on the VNET's ownership
  * (SetVNetOwnershipFailed, Azure/AKS#4522) and on shared subnets, so a cluster's pools wait
@@ -66,8 +75,14 @@ export function deployGraph(regs: readonly BareRegistration[]): Map<string, Node
     const deps = [...new Set([...r.dependencies, ...(provider ? [provider] : [])])].filter((d) => urns.has(d) && d !== r.urn);
     graph.set(r.urn, { urn: r.urn, type: r.type, seconds: DURATION_SECONDS[r.type] ?? DEFAULT_DURATION_SECONDS, deps });
   }
+  // Clusters no AgentPool waits for create their pools themselves (CLUSTER_WITH_POOLS_EXTRA_SECONDS).
+  const withSeparatePools = new Set([...graph.values()].filter((n) => n.type === POOL).flatMap((n) => n.deps));
+  for (const n of graph.values()) if (n.type === CLUSTER && !withSeparatePools.has(n.urn)) n.seconds += CLUSTER_WITH_POOLS_EXTRA_SECONDS;
   return graph;
 }
+
+const CLUSTER = "azure-native:containerservice:ManagedCluster";
+const POOL = "azure-native:containerservice:AgentPool";
 
 /** Drops the edges that only serialize writes (see SERIALIZING_TYPES). */
 export function withoutSerialization(graph: Map<string, Node>): Map<string, Node> {

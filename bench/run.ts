@@ -6,7 +6,7 @@ import Table from "cli-table3";
 import { parse } from "yaml";
 import { PROJECT_DIR } from "../offline/stackfile";
 import { ENGINE_PARALLEL, REGION_PARALLEL } from "../automation/parallelism";
-import { ARM_WRITES, azureWrites, cellGraph, criticalPath, deployGraph, DURATION_SECONDS, simulate, slotsWithin, withoutSerialization } from "./deploy";
+import { ARM_WRITES, azureWrites, cellGraph, CLUSTER_WITH_POOLS_EXTRA_SECONDS, criticalPath, deployGraph, DURATION_SECONDS, simulate, slotsWithin, withoutSerialization } from "./deploy";
 import { BareRegistration } from "./stack";
 
 /*
@@ -101,15 +101,21 @@ function main(): void {
       `growth ${first.n} -> ${last.n} cells: time per resource x${(perMs(last) / perMs(first)).toFixed(2)}, memory per resource x${(perKb(last) / perKb(first)).toFixed(2)} (goal <= 1.2)\n\n`,
     );
 
-    // Deploy model over the largest plan.
+    // Deploy model over the largest plan. The inherent chain is a cell's with its pools as
+    // separate resources and no edge that only serializes writes (network, NAT, cluster, one
+    // pool, add-ons): what a cell would take if the cloud took every write at once.
     const regs = JSON.parse(readFileSync(file(last.n), "utf8")) as BareRegistration[];
     const region = deployGraph(regs);
     const cell = cellGraph(region, "c001");
     const cellPath = criticalPath(cell);
-    const inherent = criticalPath(withoutSerialization(cell));
+    worker(["program-separate", "1", file(0)]);
+    const separate = cellGraph(deployGraph(JSON.parse(readFileSync(file(0), "utf8")) as BareRegistration[]), "c001");
+    const separatePath = criticalPath(separate);
+    const inherent = criticalPath(withoutSerialization(separate));
     const regionPath = criticalPath(region);
-    process.stdout.write(`deploy model (bench/deploy.ts; cluster ${DURATION_SECONDS["azure-native:containerservice:ManagedCluster"]} s, agent pool ${DURATION_SECONDS["azure-native:containerservice:AgentPool"]} s, NAT ${DURATION_SECONDS["azure-native:network:NatGateway"]} s, subnet ${DURATION_SECONDS["azure-native:network:Subnet"]} s, Helm release ${DURATION_SECONDS["kubernetes:helm.sh/v3:Release"]} s):\n`);
-    process.stdout.write(`  one cell's critical path: ${minutes(cellPath.seconds)}; its inherent chain: ${minutes(inherent.seconds)}; ratio ${(cellPath.seconds / inherent.seconds).toFixed(2)} (goal <= 1.25)\n`);
+    process.stdout.write(`deploy model (bench/deploy.ts; cluster ${DURATION_SECONDS["azure-native:containerservice:ManagedCluster"]} s, +${CLUSTER_WITH_POOLS_EXTRA_SECONDS} s with its pools, agent pool ${DURATION_SECONDS["azure-native:containerservice:AgentPool"]} s, NAT ${DURATION_SECONDS["azure-native:network:NatGateway"]} s, subnet ${DURATION_SECONDS["azure-native:network:Subnet"]} s, Helm release ${DURATION_SECONDS["kubernetes:helm.sh/v3:Release"]} s):\n`);
+    process.stdout.write(`  inherent chain of a cell: ${minutes(inherent.seconds)}; a cell with separate pools (azure.separatePools): ${minutes(separatePath.seconds)}, ratio ${(separatePath.seconds / inherent.seconds).toFixed(2)}\n`);
+    process.stdout.write(`  one cell's critical path (pools with the cluster, what a new cell gets): ${minutes(cellPath.seconds)}; ratio ${(cellPath.seconds / inherent.seconds).toFixed(2)} (goal <= 1.25)\n`);
     process.stdout.write(`  region of ${last.n} cells, unbounded parallelism: ${minutes(regionPath.seconds)}; ratio to one cell ${(regionPath.seconds / cellPath.seconds).toFixed(2)} (goal <= 1.05)\n`);
     process.stdout.write(`  one cell's path: ${cellPath.chain.map((c) => `${c.urn.split("::").pop()} @${c.finish}`).join(" -> ")}\n\n`);
 

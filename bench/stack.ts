@@ -25,7 +25,7 @@ export const BENCH_CELL_PREFIX = 17;
  * The flat config of Pulumi.prod-azure.yaml with its cells replaced by N cells c001..cNNN,
  * each carved from the stack's address pool the way `cellctl cells add` proposes blocks.
  */
-export function azureStackWithCells(n: number): Record<string, string> {
+export function azureStackWithCells(n: number, opts: { separatePools?: boolean } = {}): Record<string, string> {
   const file = loadStackFile("prod-azure");
   const pool = file.config["cellplane:addressPool"];
   const cells: Record<string, { cidr: string }> = {};
@@ -36,5 +36,9 @@ export function azureStackWithCells(n: number): Record<string, string> {
     taken.push(next.value);
     cells[`c${String(i).padStart(3, "0")}`] = { cidr: next.value };
   }
-  return { ...file.config, "cellplane:cells": JSON.stringify(cells) };
+  // New cells create their pools with their clusters (none is listed in azure.separatePools);
+  // `separatePools` lists them all: the layout of cells deployed before, the inherent chain's reference.
+  const azure = JSON.parse(file.config["cellplane:azure"]) as Record<string, unknown>;
+  azure.separatePools = opts.separatePools ? Object.keys(cells) : [];
+  return { ...file.config, "cellplane:cells": JSON.stringify(cells), "cellplane:azure": JSON.stringify(azure) };
 }

@@ -9,6 +9,7 @@ import { azureStackWithCells, BareRegistration } from "./stack";
  * `npm run bench` (bench/run.ts) spawns this file once per (mode, N):
  *
  *   program <N> <out.json>        the real program under the strict mocks, N Azure cells
+ *   program-separate <N> <out>    the same, every cell's pools as separate AgentPools (deploy reference)
  *   types <N> <in.json>           the same resource types and inputs (a 1-cell run replicated N times),
  *                                 constructed directly under trivial mocks: the SDK's own cost, no program code
  *   bare <count>                  <count> bare custom resources under trivial mocks: the engine-protocol floor
@@ -81,11 +82,12 @@ async function trivialRun(register: () => Promise<void>): Promise<void> {
 async function main(): Promise<void> {
   const [mode, n, file] = process.argv.slice(2);
   const count = Number(n);
-  if (mode === "program") {
+  if (mode === "program" || mode === "program-separate") {
     const { program } = await import("../cells/program");
     // The config is the harness's work (carving N blocks from the pool is quadratic in
     // ip-num parsing: 5 s of the timed run at 100 cells), not the program's: made first.
-    const config = azureStackWithCells(count);
+    // program-separate: every cell with separate AgentPools (the deploy model's reference).
+    const config = azureStackWithCells(count, { separatePools: mode === "program-separate" });
     await measure(async () => {
       // Inputs are recorded for the 1-cell run only (the types floor replays them); the
       // deploy model needs URNs and dependencies, which every run records.

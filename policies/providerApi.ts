@@ -161,10 +161,20 @@ interface ScaledPool {
   autoscaled: boolean;
   /** The input the autoscaler owns, as ignoreChanges names it. */
   countField: string;
+  /** A wider ignoreChanges entry that covers it too (AKS inline pools: the whole agentPoolProfiles). */
+  coveredBy?: string;
 }
 
 const SCALED_POOL_VIEWS: ViewTable<ScaledPool> = {
   [AZURE.pool]: ({ props, name }) => ({ name: str(props.agentPoolName) ?? name, autoscaled: props.enableAutoScaling === true, countField: "count" }),
+  // Pools created with the cluster: each inline profile's count, by its position.
+  [AZURE.cluster]: ({ props }) =>
+    records(props.agentPoolProfiles).map((p, i) => ({
+      name: str(p.name) ?? `pool ${i}`,
+      autoscaled: p.enableAutoScaling === true,
+      countField: `agentPoolProfiles[${i}].count`,
+      coveredBy: "agentPoolProfiles",
+    })),
   [AWS.nodeGroup]: ({ props, name }) => ({ name: str(props.nodeGroupName) ?? name, autoscaled: at(props, "scalingConfig", "maxSize") !== undefined, countField: "scalingConfig.desiredSize" }),
   [GCP.nodePool]: ({ props, name }) => ({ name: str(props.name) ?? name, autoscaled: props.autoscaling !== undefined && props.nodeCount !== undefined, countField: "nodeCount" }),
 };
@@ -172,11 +182,12 @@ const SCALED_POOL_VIEWS: ViewTable<ScaledPool> = {
 export const autoscaledPoolsIgnoreCount = resourceRule<ScaledPool>({
   name: "autoscaled-pools-ignore-count",
   description:
-    "A pool whose size the cluster autoscaler owns ignores changes to its node count (ignoreChanges), so a later update does not push the count back and evict workloads. Sources: learn.microsoft.com, \"Use the cluster autoscaler in AKS\" (count is the autoscaler's once enabled); the EKS and GKE autoscaler docs. Fix: add the count field to the pool's ignoreChanges (AKS: count; EKS: scalingConfig.desiredSize; GKE: nodeCount).",
+    "A pool whose size the cluster autoscaler owns ignores changes to its node count (ignoreChanges), so a later update does not push the count back and evict workloads. Sources: learn.microsoft.com, \"Use the cluster autoscaler in AKS\" (count is the autoscaler's once enabled); the EKS and GKE autoscaler docs. Fix: add the count field to the pool's ignoreChanges (AKS: count, or agentPoolProfiles[<i>].count for a pool created with the cluster; EKS: scalingConfig.desiredSize; GKE: nodeCount).",
   enforcementLevel: "mandatory",
   views: SCALED_POOL_VIEWS,
   check(v, { subject, opts }) {
-    if (!v.autoscaled || (opts.ignoreChanges ?? []).includes(v.countField)) return [];
+    const ignored = opts.ignoreChanges ?? [];
+    if (!v.autoscaled || ignored.includes(v.countField) || (v.coveredBy !== undefined && ignored.includes(v.coveredBy))) return [];
     return [violation(subject.name, `pool ${v.name} is autoscaled but a later update would reset ${v.countField} and fight the autoscaler`, `add "${v.countField}" to the pool's ignoreChanges`)];
   },
 });
@@ -200,4 +211,33 @@ export const managementIngressRestricted = resourceRule<RuleSetView>({
   },
 });
 
-export const PROVIDER_API_POLICIES = [nsgPluralFieldsValid, apiServerAuthorizesEgress, kubernetesVersionSupported, autoscaledPoolsIgnoreCount, managementIngressRestricted];
+// ---------------------------------------------------------------------------
+// The pools an AKS cluster is created with
+
+export const aksCreationPoolsValid = resourceRule<Record<string, unknown>>({
+  name: "aks-creation-pools-valid",
+  description:
+    `The pools an AKS cluster is created with (agentPoolProfiles) are what AKS accepts in one creation request: at least one System-mode pool (learn.microsoft.com, "Manage system node pools in AKS": a cluster needs one), names unique within the cluster, and no pool on another Kubernetes version than the control plane ("Manage node pools in AKS": pools created with the cluster must match its version; per-pool upgrades come after). Fix: keep a System pool among agentPoolProfiles, give each pool its own name, and leave orchestratorVersion unset or equal to kubernetesVersion.`,
+  enforcementLevel: "mandatory",
+  views: { [AZURE.cluster]: ({ props }) => props },
+  check(props, { subject }) {
+    const pools = records(props.agentPoolProfiles);
+    const out: string[] = [];
+    if (pools.length > 0 && !pools.some((p) => str(p.mode) === "System")) {
+      out.push(violation(subject.name, "agentPoolProfiles has no System-mode pool; AKS creates no cluster without one", "make one of the pools mode: System (cellplane's first-zone system pool)"));
+    }
+    const names = pools.map((p) => str(p.name));
+    const repeated = [...new Set(names.filter((n, i) => n !== undefined && names.indexOf(n) !== i))];
+    if (repeated.length > 0) out.push(violation(subject.name, `agentPoolProfiles names ${repeated.join(", ")} more than once`, "give every pool of the cluster its own name"));
+    const version = str(props.kubernetesVersion);
+    pools.forEach((p, i) => {
+      const v = str(p.orchestratorVersion);
+      if (v !== undefined && version !== undefined && v !== version) {
+        out.push(violation(subject.name, `pool ${str(p.name) ?? i} asks for Kubernetes ${v} while the control plane gets ${version}; pools created with the cluster run its version`, "leave orchestratorVersion unset (or equal to kubernetesVersion) and upgrade pools after creation"));
+      }
+    });
+    return out;
+  },
+});
+
+export const PROVIDER_API_POLICIES = [nsgPluralFieldsValid, apiServerAuthorizesEgress, kubernetesVersionSupported, autoscaledPoolsIgnoreCount, aksCreationPoolsValid, managementIngressRestricted];

@@ -42,8 +42,11 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       expect(count("network:PublicIPAddress"), cell).to.equal(3);
       expect(count("network:NetworkSecurityGroup"), cell).to.equal(3);
       expect(count("containerservice:ManagedCluster"), cell).to.equal(3);
-      // Per cluster: 2 more system pools and 3 user pools (the first system pool is inline).
-      expect(count("containerservice:AgentPool"), cell).to.equal(15);
+      // c001, c002 (cellplane:azure.separatePools): per cluster 2 more system pools and 3 user
+      // pools as AgentPools (the first system pool is inline). c003: all six pools inline.
+      expect(count("containerservice:AgentPool"), cell).to.equal(cell === "c003" ? 0 : 15);
+      const inline = of(run, "containerservice:ManagedCluster").filter((r) => cellOf(r) === cell).map((c) => c.inputs.agentPoolProfiles.length);
+      expect(inline, cell).to.deep.equal(cell === "c003" ? [6, 6, 6] : [1, 1, 1]);
       // Per cluster: the Kubernetes upgrade window and the node OS upgrade window.
       expect(count("containerservice:MaintenanceConfiguration"), cell).to.equal(6);
     }
@@ -150,8 +153,10 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       // Scoped to the cell's VNET only.
       expect(ra!.inputs.scope).to.match(new RegExp(`/virtualNetworks/vnet-${cellOf(c)}$`));
       const subnets = deps.filter((d) => d.type === "azure-native:network:Subnet").map((d) => d.name);
-      // The other zones' subnets are inputs of their pools (test/deploy-order.test.ts), not of the cluster.
-      expect(subnets.sort(), c.name).to.deep.equal([`${cellOf(c)}-${role}-z1-nodes`, `${cellOf(c)}-${role}-z1-pods`]);
+      // Separate pools: the other zones' subnets are inputs of their pools (test/deploy-order.test.ts),
+      // not of the cluster. Pools with the cluster (c003): every zone's, the cluster's inputs.
+      const zones = cellOf(c) === "c003" ? ["1", "2", "3"] : ["1"];
+      expect(subnets.sort(), c.name).to.deep.equal(zones.flatMap((z) => [`${cellOf(c)}-${role}-z${z}-nodes`, `${cellOf(c)}-${role}-z${z}-pods`]).sort());
       expect(c.inputs.agentPoolProfiles[0].vnetSubnetID).to.match(new RegExp(`/subnets/${role}-z1-nodes$`));
       // Clusters never wait on other clusters.
       expect(deps.filter((d) => d.type.endsWith("ManagedCluster"))).to.deep.equal([]);
@@ -264,7 +269,46 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
       if (p.inputs.enableAutoScaling) expect(p.ignoreChanges, p.name).to.include("count");
       else expect(p.ignoreChanges, p.name).to.not.include("count");
     }
-    expect(pools.filter((p) => p.inputs.enableAutoScaling)).to.have.length(27);
+    expect(pools.filter((p) => p.inputs.enableAutoScaling)).to.have.length(18);
+    // Pools created with the cluster (c003): the user pools' counts, by position, and nothing else of them.
+    for (const c of of(run, "containerservice:ManagedCluster").filter((r) => cellOf(r) === "c003")) {
+      const autoscaled = c.inputs.agentPoolProfiles.flatMap((p: any, i: number) => (p.enableAutoScaling ? [`agentPoolProfiles[${i}].count`] : []));
+      expect(autoscaled, c.name).to.deep.equal(["agentPoolProfiles[3].count", "agentPoolProfiles[4].count", "agentPoolProfiles[5].count"]);
+      expect(c.ignoreChanges, c.name).to.deep.equal(autoscaled);
+    }
+    // Separate pools: the inline system pool is frozen whole.
+    for (const c of of(run, "containerservice:ManagedCluster").filter((r) => cellOf(r) !== "c003")) expect(c.ignoreChanges, c.name).to.deep.equal(["agentPoolProfiles"]);
+  });
+
+  it("creates a cell's pools with its clusters unless it is listed in azure.separatePools: a system and a user pool per zone, in one request", () => {
+    const ids = byId(run);
+    for (const c of of(run, "containerservice:ManagedCluster").filter((r) => cellOf(r) === "c003")) {
+      const role = c.name.replace(/^c003-/, "").replace(/-aks$/, "");
+      const profiles = c.inputs.agentPoolProfiles as any[];
+      expect(profiles.map((p) => [p.name, p.mode, p.availabilityZones])).to.deep.equal([
+        ["sys1", "System", ["1"]],
+        ["sys2", "System", ["2"]],
+        ["sys3", "System", ["3"]],
+        ["user1", "User", ["1"]],
+        ["user2", "User", ["2"]],
+        ["user3", "User", ["3"]],
+      ]);
+      for (const p of profiles) {
+        const zone = p.availabilityZones[0];
+        expect(ids.get(p.vnetSubnetID)!.name, `${c.name}/${p.name}`).to.equal(`c003-${role}-z${zone}-nodes`);
+        expect(ids.get(p.podSubnetID)!.name, `${c.name}/${p.name}`).to.equal(`c003-${role}-z${zone}-pods`);
+        expect(p.orchestratorVersion, `${c.name}/${p.name}`).to.equal(undefined);
+        if (p.mode === "System") expect(p).to.deep.include({ enableAutoScaling: false, count: 1, nodeTaints: ["CriticalAddonsOnly=true:NoSchedule"] });
+        else expect(p).to.deep.include({ enableAutoScaling: true, minCount: 1, nodeTaints: [] });
+      }
+      const dp = role === "data-plane";
+      expect(profiles[3]).to.include({ vmSize: dp ? "Standard_E16ds_v5" : "Standard_D8ds_v5", maxCount: dp ? 100 : 10 });
+    }
+    // Nothing of the platform waits for a pool resource of such a cell: there is none.
+    const urns = byUrn(run);
+    const istiod = run.registrations.find((r) => r.name === "c003-proxy-platform-istiod")!;
+    expect(istiod.dependencies.map((u) => urns.get(u)?.type)).to.not.include("azure-native:containerservice:AgentPool");
+    expect(run.outputs.cellFacts).to.deep.equal({ c001: { nodePools: "separate" }, c002: { nodePools: "separate" }, c003: { nodePools: "withCluster" } });
   });
 
   it("keeps NSG priorities unique per NSG and derived from stable slots", () => {
@@ -398,22 +442,70 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(failure.registrations).to.deep.equal([]);
   });
 
-  it("refuses changing a setting the inline system pool of a deployed cluster never receives", async () => {
-    const before = validateConfig(exampleRaw("prod-azure"));
-    if (!before.ok) throw new Error("example must validate");
-    const clusterSettings = Object.fromEntries(before.value.cells.map((c) => [c.id, c.clusters]));
-    const raw = exampleRaw("prod-azure");
-    raw.cells.c003.clusters = { proxy: { systemVmSize: "Standard_D8ds_v5" } };
+  /** The outputs the last deployment of the example left: its plan, settings and cell facts. */
+  function deployedOutputs(): Record<string, unknown> {
+    return { ipPlan: run.outputs.ipPlan, clusterSettings: run.outputs.clusterSettings, cellFacts: run.outputs.cellFacts };
+  }
+  async function refused(raw: ReturnType<typeof exampleRaw>, previousOutputs: Record<string, unknown>, says: RegExp): Promise<void> {
     try {
-      await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings } });
+      await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs });
       expect.fail("the change must be refused");
     } catch (err) {
-      expect((err as Error).message).to.match(/refusing to change settings a deployed cluster cannot take[\s\S]*cellplane:cells\.c003\.clusters\.proxy\.systemVmSize: systemVmSize of the deployed proxy cluster is "Standard_D4ds_v5"/);
+      expect((err as Error).message).to.match(says);
       expect((err as { registrations?: unknown[] }).registrations ?? []).to.deep.equal([]);
     }
+  }
+
+  it("refuses changing a pool setting a deployed cluster cannot take: the inline system pool's (separate pools), every pool's VM size and maxPods (pools with the cluster)", async () => {
+    const raw = exampleRaw("prod-azure");
+    raw.cells.c001.clusters = { proxy: { systemVmSize: "Standard_D8ds_v5" } };
+    raw.cells.c003.clusters = { proxy: { vmSize: "Standard_D16ds_v5" } };
+    await refused(
+      raw,
+      deployedOutputs(),
+      /refusing to change settings a deployed cluster cannot take[\s\S]*cellplane:cells\.c001\.clusters\.proxy\.systemVmSize: systemVmSize of the deployed proxy cluster is "Standard_D4ds_v5"[\s\S]*cellplane:cells\.c003\.clusters\.proxy\.vmSize: vmSize of the deployed proxy cluster is "Standard_D8ds_v5"/,
+    );
     // A new cell (not deployed yet) may choose any value.
-    const fresh = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: before.value.plans, clusterSettings: { c001: clusterSettings.c001 } } });
-    expect(fresh.outputs.clusterSettings.c003.proxy.systemVmSize).to.equal("Standard_D8ds_v5");
+    const fresh = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: { ipPlan: run.outputs.ipPlan, clusterSettings: { c002: run.outputs.clusterSettings.c002 } } });
+    expect(fresh.outputs.clusterSettings.c001.proxy.systemVmSize).to.equal("Standard_D8ds_v5");
+    expect(fresh.outputs.clusterSettings.c003.proxy.vmSize).to.equal("Standard_D16ds_v5");
+  });
+
+  it("changes the autoscaler bounds of pools created with the cluster through the cluster itself", async () => {
+    const raw = exampleRaw("prod-azure");
+    // minNodesPerZone moves no subnet (capacity is sized from the maximum).
+    raw.cells.c003.clusters = { proxy: { minNodesPerZone: 2 } };
+    const changed = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: deployedOutputs() });
+    const aks = changed.registrations.find((r) => r.name === "c003-proxy-aks")!;
+    expect(aks.inputs.agentPoolProfiles.map((p: any) => [p.name, p.count, p.minCount, p.maxCount])).to.deep.equal([
+      ["sys1", 1, undefined, undefined],
+      ["sys2", 1, undefined, undefined],
+      ["sys3", 1, undefined, undefined],
+      ["user1", 2, 2, 10],
+      ["user2", 2, 2, 10],
+      ["user3", 2, 2, 10],
+    ]);
+    // The autoscaler's counts stay ignored: only minCount reaches the deployed pools.
+    expect(aks.ignoreChanges).to.deep.equal(["agentPoolProfiles[3].count", "agentPoolProfiles[4].count", "agentPoolProfiles[5].count"]);
+    // Same resources, same URNs: nothing is replaced or added.
+    expect(changed.registrations.map((r) => r.urn).sort()).to.deep.equal(run.registrations.map((r) => r.urn).sort());
+  });
+
+  it("refuses switching a deployed cell between separate pools and pools created with the cluster, and says which list to fix", async () => {
+    // Deployed before cellFacts existed: every deployed cell then had separate pools.
+    const legacy = { ipPlan: run.outputs.ipPlan, clusterSettings: run.outputs.clusterSettings };
+    await refused(
+      exampleRaw("prod-azure"),
+      legacy,
+      /refusing to change how deployed cells are built[\s\S]*cellplane:cells\.c003: cell c003 was deployed with nodePools "separate"; this run would make it "withCluster"[\s\S]*fix: list c003 in cellplane:azure\.separatePools/,
+    );
+    const raw = exampleRaw("prod-azure");
+    raw.azure.separatePools = ["c001", "c002", "c003"];
+    await refused(raw, deployedOutputs(), /cell c003 was deployed with nodePools "withCluster"; this run would make it "separate"[\s\S]*fix: remove c003 from cellplane:azure\.separatePools/);
+    // Listed, a legacy cell goes through unchanged.
+    const kept = await runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program, previousOutputs: legacy });
+    expect(kept.outputs.cellFacts.c003).to.deep.equal({ nodePools: "separate" });
+    expect(kept.registrations.filter((r) => r.type === "azure-native:containerservice:AgentPool" && r.name.startsWith("c003-"))).to.have.length(15);
   });
 
   it("refuses a capacity change that would move a deployed subnet", async () => {

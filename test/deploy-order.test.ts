@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ROLES } from "../cells/plan/model";
 import { Registration, RunResult } from "../offline/run";
-import { cellGraph, criticalPath, deployGraph } from "../bench/deploy";
+import { cellGraph, criticalPath, deployGraph, withoutSerialization } from "../bench/deploy";
 import { sharedRun } from "./helpers";
 
 /*
@@ -58,6 +58,26 @@ describe("Azure cell deploy order (prod-azure dependencies)", function () {
       expect(deps, istiod.name).to.include.members(chain.slice(0, 3));
       expect(deps.filter((d) => /-sys-z\d$/.test(d)), istiod.name).to.deep.equal([]);
     }
+  });
+
+  it("deploys a cell whose pools come with its clusters (c003) within 1.25x the inherent chain of a cell of separate pools (c001)", () => {
+    const graph = deployGraph(run.registrations.map((r) => ({ ...r, cell: true, aliases: r.aliases.length })));
+    const inherent = criticalPath(withoutSerialization(cellGraph(graph, "c001")));
+    const path = criticalPath(cellGraph(graph, "c003"));
+    // Inherent: network, NAT, the cluster, one pool, the platform, with no serialization edge.
+    expect(inherent.seconds).to.equal(892);
+    expect(path.seconds).to.equal(1107);
+    expect(path.seconds / inherent.seconds).to.be.at.most(1.25);
+    const names = path.chain.map((c) => c.urn.split("::").pop()!);
+    // What remains on the path: the VNET's one-at-a-time subnets (role-major: the two Istio
+    // clusters' 12 first), the cluster with its pools, the platform's Istio chain.
+    expect(names.filter((n) => /-z\d-(nodes|pods)$/.test(n))).to.have.length(12);
+    expect(names.filter((n) => n.endsWith("-aks"))).to.have.length(1);
+    expect(path.chain.filter((c) => c.type === "azure-native:containerservice:AgentPool")).to.deep.equal([]);
+    // No AgentPool in c003, and its three clusters never wait on each other.
+    const clusters = run.registrations.filter((r) => r.type === "azure-native:containerservice:ManagedCluster" && r.name.startsWith("c003-"));
+    const urns = new Set(clusters.map((c) => c.urn));
+    for (const c of clusters) expect(c.dependencies.filter((d) => urns.has(d)), c.name).to.deep.equal([]);
   });
 
   it("keeps one cell's critical path in the duration model at a cluster and its pool chain (1,720 s; was 1,962 s)", () => {

@@ -387,6 +387,8 @@ describe("a region of N cells", function () {
     const raw = exampleRaw("prod-azure");
     raw.cells = Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${String(i + 1).padStart(3, "0")}`, { cidr: `10.${64 + i}.0.0/16` }]));
     delete raw.clusters;
+    // Every cell the same shape: none keeps the separate pools of prod-azure's first two.
+    raw.azure.separatePools = [];
     return runProgram({ stack: "prod-azure", config: flatFromRaw(raw), program });
   }
 

@@ -265,6 +265,26 @@ describe("policy pack (offline)", function () {
         says: /c001-proxy-user-z2: pool user2[0-9a-f]{6} is autoscaled but a later update would reset count/,
       },
       {
+        // c003 creates its pools with its clusters: the user pools' counts are ignored by position.
+        policy: "autoscaled-pools-ignore-count",
+        pass: () => azure.filter((r) => r.name === "c003-proxy-aks"),
+        fail: () => azure.filter((r) => r.name === "c003-proxy-aks").map((r) => ({ ...r, ignoreChanges: (r.ignoreChanges ?? []).filter((f) => f !== "agentPoolProfiles[4].count") })),
+        says: /c003-proxy-aks: pool user2 is autoscaled but a later update would reset agentPoolProfiles\[4\]\.count/,
+      },
+      {
+        policy: "aks-creation-pools-valid",
+        pass: () => azure.filter((r) => r.type === AZURE.cluster),
+        fail: () =>
+          [
+            mutate(azure, "c003-proxy-aks", (r) => (r.inputs.agentPoolProfiles[4].orchestratorVersion = "1.34")),
+            mutate(azure, "c003-data-plane-aks", (r) => {
+              for (const p of r.inputs.agentPoolProfiles) p.mode = "User";
+              r.inputs.agentPoolProfiles[5].name = r.inputs.agentPoolProfiles[4].name;
+            }),
+          ].map((stack, i) => byName(stack, i === 0 ? "c003-proxy-aks" : "c003-data-plane-aks")),
+        says: /c003-proxy-aks: pool user2 asks for Kubernetes 1\.34 while the control plane gets 1\.35[\s\S]*c003-data-plane-aks: agentPoolProfiles has no System-mode pool[\s\S]*c003-data-plane-aks: agentPoolProfiles names user2 more than once/,
+      },
+      {
         policy: "management-ingress-restricted",
         pass: () => azure,
         fail: () =>

@@ -6,7 +6,7 @@ import * as time from "@pulumiverse/time";
 import { ClusterSettings } from "../../cells/config";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { Role } from "../../cells/plan/model";
-import { azureSettings } from "../../cells/plan/clouds/azure";
+import { azurePoolLayout, azureSettings } from "../../cells/plan/clouds/azure";
 import { CellContext, ClusterOutputs, Toleration } from "../types";
 import { CellKms, kmsAccess } from "./kms";
 import { withKubeloginMode } from "./kubeconfig";
@@ -168,6 +168,13 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // Separate pools are named after their immutable fields (azureNames.agentPool).
   const named = (p: PoolSpec): PoolSpec => ({ ...p, name: azureNames.agentPool(p.mode === "System" ? "system" : "user", p.zone, { vmSize: p.vmSize, maxPods: settings.maxPodsPerNode }) });
 
+  // How this cell's pools are created (cells/plan/clouds/azure.ts, azurePoolLayout).
+  const layout = azurePoolLayout(azureSettings(region), id);
+  // withCluster: every pool in the creation request, system pools first (zone order), then
+  // user pools. The order is identity: ignoreChanges names the user pools by position.
+  const inlinePools = layout === "withCluster" ? [...plan.zones.map(system), ...plan.zones.map(user)] : [system(firstZone)];
+  const inlineProfiles = inlinePools.map((p) => ({ name: azureNames.pool(p.mode === "System" ? "system" : "user", p.zone), ...poolProperties(p) }));
+
   const api = region.apiServer;
   const cluster = new containerservice.ManagedCluster(
     `${name}-aks`,
@@ -179,9 +186,11 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       kubernetesVersion: settings.kubernetesVersion,
       sku: { name: "Base", tier: "Standard" },
       identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-      // AKS requires one pool at creation. It is the system pool of the first zone;
-      // every other pool is an AgentPool resource, which can change later.
-      agentPoolProfiles: [{ name: azureNames.pool("system", firstZone), ...poolProperties(system(firstZone)) }],
+      // AKS requires one system pool at creation. Separate layout: the first zone's
+      // system pool, every other pool an AgentPool resource. withCluster: all of them, so
+      // AKS creates them in one operation (learn.microsoft.com, "Manage node pools in
+      // AKS": pools created with the cluster run the control plane's Kubernetes version).
+      agentPoolProfiles: inlineProfiles,
       networkProfile: {
         // Azure CNI powered by Cilium, no overlay: pods take VNET IPs from the pod subnets.
         // networkPluginMode and podCidr stay unset: their only use is overlay.
@@ -226,8 +235,14 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       // and the key (KMS) granted and propagated. The other zones' subnets are their
       // pools' inputs, not the cluster's.
       dependsOn: [grantsPropagated, ...network.readyForClusters[role]],
-      // Pools are AgentPool resources; AKS reports them in agentPoolProfiles too.
-      ignoreChanges: ["agentPoolProfiles"],
+      // Separate layout: pools are AgentPool resources, which AKS reports in
+      // agentPoolProfiles too, and the inline one is frozen. withCluster: the pools change
+      // through the cluster (AKS applies an existing pool's counts, autoscaler bounds and
+      // surge from the cluster's PUT; it refuses a new pool or a VM size change there, which
+      // the program's frozen-settings guard refuses first), but the autoscaler owns the
+      // node count of a user pool: its count is ignored, by position.
+      ignoreChanges:
+        layout === "separate" ? ["agentPoolProfiles"] : inlinePools.flatMap((p, i) => (p.mode === "User" ? [`agentPoolProfiles[${i}].count`] : [])),
       transformations: [withoutPodCidr],
     },
   );
@@ -255,13 +270,21 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // Every pool of a cell is in the cell's one VNET, so nothing here supports creating a
   // cluster's pools concurrently: they stay chained (dependsOn). The three clusters' chains
   // do run side by side in that VNET, which the same race can hit; a failed pool is
-  // created again by the next update. Moving pools into the cluster's creation request
-  // would avoid both, but AKS refuses pool updates through the cluster ("Node pool update
-  // via managed cluster not allowed. Use per nodepool operations") and it would delete
-  // the deployed AgentPool resources: not done.
+  // created again by the next update. That is the `separate` layout, kept for the cells
+  // listed in cellplane:azure.separatePools (deployed that way: dropping their AgentPool
+  // resources would delete their pools).
+  // Every other cell (`withCluster`) puts all its pools in the cluster's creation request:
+  // one AKS operation, no pool chain and no ownership race between a cluster's pools (one
+  // cell: 1,720 s -> about 1,000 s in bench/deploy.ts's model). The price, and why it is a
+  // per-cell choice: AKS refuses adding a pool through the cluster ("A new agent pool was
+  // introduced ... use per agent pool operations", pulumi-azure-native#579) and changing an
+  // existing pool's VM size or maxPods at all, so those are fixed for the cell's life (the
+  // frozen-settings guard refuses them); counts, autoscaler bounds and surge still change
+  // through the cluster's PUT (pulumi-azure-native#4264: AKS applies it, marking every pool
+  // Scaling meanwhile). Such a cell has no separate pools: the platform waits for the cluster.
   let previous: pulumi.Resource = cluster;
   const userPools: pulumi.Resource[] = [];
-  const pools = [...plan.zones.map(user), ...otherZones.map(system)].map(named);
+  const pools = layout === "withCluster" ? [] : [...plan.zones.map(user), ...otherZones.map(system)].map(named);
   for (const p of pools) {
     const pool: containerservice.AgentPool = new containerservice.AgentPool(
       `${name}-${p.mode === "System" ? "sys" : "user"}-z${p.zone}`,

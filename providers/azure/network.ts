@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
 import { ingressAllowListFor } from "../../cells/config";
-import { azureSettings } from "../../cells/plan/clouds/azure";
+import { azurePoolLayout, azureSettings } from "../../cells/plan/clouds/azure";
 import { subnetKey } from "../../cells/plan/ipplan";
 import { ROLES, Role } from "../../cells/plan/model";
 import { CellContext } from "../types";
@@ -153,11 +153,18 @@ export function buildAzureNetwork(ctx: CellContext, rg: resources.ResourceGroup,
   // first-zone subnets come first and no cluster waits for the other zones' subnets or
   // for other roles' later subnets (issue 16: the data-plane cluster waited 180 s on a
   // role-major chain). Only dependencies change: the subnets' names and URNs do not.
+  // A cell whose pools come with its clusters (not in cellplane:azure.separatePools) is the
+  // other way round: each cluster is created with every zone's subnets of its role, so the
+  // chain is role-major, in ROLES order, which puts the two Istio clusters (proxy,
+  // data-plane-mgmt: the longest platform after creation) first and the data-plane last.
+  const roleMajor = azurePoolLayout(azureSettings(ctx.region), ctx.cell.id) === "withCluster";
   const zoneIndex = (z: string) => plan.zones.indexOf(z);
+  const byZone = (a: { zone: string | null }, b: { zone: string | null }) => zoneIndex(a.zone!) - zoneIndex(b.zone!);
+  const byRole = (a: { role: Role | null }, b: { role: Role | null }) => ROLES.indexOf(a.role!) - ROLES.indexOf(b.role!);
   const chain = plan.subnets
     .filter((s) => s.role !== null && s.zone !== null)
     .map((s, i) => ({ s, i }))
-    .sort((a, b) => zoneIndex(a.s.zone!) - zoneIndex(b.s.zone!) || ROLES.indexOf(a.s.role!) - ROLES.indexOf(b.s.role!) || a.i - b.i)
+    .sort((a, b) => (roleMajor ? byRole(a.s, b.s) || byZone(a.s, b.s) : byZone(a.s, b.s) || byRole(a.s, b.s)) || a.i - b.i)
     .map(({ s }) => s);
   let previous: network.Subnet | undefined;
   for (const s of chain) {

@@ -230,7 +230,7 @@ const AWS_THROTTLING: readonly ThrottleText[] = [
 export const aws: CloudFace<typeof awsConfigSchema> = {
   rules,
   throttling: AWS_THROTTLING,
-  frozenClusterSettings: [],
+  frozenClusterSettings: () => [],
   kubernetesCalendar: EKS_KUBERNETES_CALENDAR,
   // 40 pods: m5.xlarge and m5.2xlarge address 44 in Cilium ENI mode (eniMaxPods).
   vmDefaults: { vmSize: "m5.2xlarge", systemVmSize: "m5.xlarge", maxPodsPerNode: 40 },

@@ -119,6 +119,16 @@ export const azureConfigSchema = z
     natIpPrefixLength: z.int().min(28).max(31).default(AZURE_DEFAULTS.natIpPrefixLength),
     /** Escape hatch for a region newer than AZURE_REGION_ZONES: the zones it has (the operator checked). */
     regionZones: z.array(z.enum(["1", "2", "3"])).min(1).optional(),
+    /**
+     * Cells whose node pools are separate AgentPool resources, created one after another
+     * once the cluster exists (every pool setting can change later; about 29 minutes to
+     * deploy a cell in bench/deploy.ts's model). Every other cell creates all its pools
+     * in the cluster's creation request (about 15 minutes; VM sizes and maxPods are then
+     * fixed for the cell's life). A deployed cell keeps the layout it was created with:
+     * the program refuses a run that would switch it. Cells deployed before this key
+     * existed have separate pools and must be listed. See README "Node pools of a cell".
+     */
+    separatePools: z.array(z.string().regex(/^[a-z][a-z0-9]{1,7}$/, { error: "must be a cell id such as c001" })).default([]),
     // --- tenant services (cells/plan/clouds/azureServices.ts) ---
     subscriptionPool: subscriptionPoolSchema.optional(),
   })
@@ -242,7 +252,16 @@ const AZURE_THROTTLING: readonly ThrottleText[] = [
 export const azure: CloudFace<typeof azureConfigSchema> = {
   rules,
   throttling: AZURE_THROTTLING,
-  frozenClusterSettings: ["systemVmSize", "maxPodsPerNode", "systemNodesPerZone"],
+  frozenClusterSettings: (settings, cellId) => (azurePoolLayout(settings, cellId) === "separate" ? SEPARATE_POOLS_FROZEN : POOLS_WITH_CLUSTER_FROZEN),
+  cellFacts: {
+    of: (settings, cellId) => ({ nodePools: azurePoolLayout(settings, cellId) }),
+    // Before cellFacts was exported, every Azure cell's pools were separate AgentPool resources.
+    legacy: { nodePools: "separate" },
+    fix: (cellId, _key, deployed) =>
+      deployed === "separate"
+        ? `list ${cellId} in cellplane:azure.separatePools (its pools are AgentPool resources: leaving them out of the list would delete them)`
+        : `remove ${cellId} from cellplane:azure.separatePools (its pools were created with its clusters)`,
+  },
   kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
@@ -255,6 +274,27 @@ export const azure: CloudFace<typeof azureConfigSchema> = {
     },
   },
 };
+
+/**
+ * How a cell's AKS node pools are created (README "Node pools of a cell"):
+ * - `withCluster`: every pool (a system and a user pool per zone) in the cluster's creation
+ *   request. One AKS operation, so no pool waits for another and none races another for
+ *   the VNET's ownership; the pools' mutable settings (node counts, autoscaler bounds,
+ *   surge) change later through the cluster; VM sizes and maxPods never do (AKS refuses
+ *   them on an existing pool, and refuses adding a pool through the cluster).
+ * - `separate`: the first zone's system pool inline, every other pool an AgentPool resource,
+ *   one after another (pools in one VNET race on its ownership when created concurrently).
+ */
+export type AzurePoolLayout = "withCluster" | "separate";
+
+export function azurePoolLayout(settings: { separatePools: readonly string[] }, cellId: string): AzurePoolLayout {
+  return settings.separatePools.includes(cellId) ? "separate" : "withCluster";
+}
+
+/** Separate pools: the inline system pool of zone 1 is frozen by ignoreChanges. */
+const SEPARATE_POOLS_FROZEN = ["systemVmSize", "maxPodsPerNode", "systemNodesPerZone"] as const;
+/** Pools with the cluster: AKS never changes an existing pool's VM size or maxPods ("Changing property ... is not allowed"). */
+const POOLS_WITH_CLUSTER_FROZEN = ["vmSize", "systemVmSize", "maxPodsPerNode"] as const;
 
 /** The `cellplane:azure` settings of a validated Azure region config (validation always sets them). */
 export function azureSettings(config: { cloud: string; azure?: AzureSettings }): AzureSettings {

@@ -212,7 +212,7 @@ const GCP_THROTTLING: readonly ThrottleText[] = [
 export const gcp: CloudFace<typeof gcpConfigSchema> = {
   rules,
   throttling: GCP_THROTTLING,
-  frozenClusterSettings: [],
+  frozenClusterSettings: () => [],
   kubernetesCalendar: GKE_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "n2-standard-8", systemVmSize: "n2-standard-4" },
   names: GCP_NAME_RULES,

@@ -115,12 +115,25 @@ export interface CloudFace<S extends z.ZodType = z.ZodType> {
    */
   kubernetesCalendar: readonly KubernetesRelease[];
   /**
-   * Cluster settings a deployed cluster never receives in full (AKS: the inline
-   * system pool of the first zone is frozen by ignoreChanges, so its VM size, maxPods
-   * and node count stay). The program refuses changing them on a deployed cell, like
-   * a subnet move; README says how to roll such a change.
+   * Cluster settings a deployed cluster of this cell never receives in full (AKS, pools
+   * as separate resources: the inline system pool of the first zone is frozen by
+   * ignoreChanges, so its VM size, maxPods and node count stay; AKS, pools created with
+   * the cluster: every pool's VM size and maxPods). The program refuses changing them on
+   * a deployed cell, like a subnet move; README says how to roll such a change.
    */
-  frozenClusterSettings: readonly string[];
+  frozenClusterSettings(settings: z.output<S>, cellId: string): readonly string[];
+  /**
+   * Facts of a cell fixed when it is first deployed (AKS: whether its pools are created
+   * with the cluster). The program exports them (`cellFacts`) and refuses a run that
+   * would change a deployed cell's facts; `legacy` is what a cell deployed before the
+   * fact was recorded has. Absent: the cloud fixes nothing of the kind.
+   */
+  cellFacts?: {
+    of(settings: z.output<S>, cellId: string): Record<string, string>;
+    legacy: Record<string, string>;
+    /** The fix to print when a deployed cell's fact would change. */
+    fix(cellId: string, key: string, deployed: string): string;
+  };
   vmDefaults: VmDefaults;
   /** Physical-name rules of the resource kinds the cloud's build face creates. */
   names: Record<string, NameRule>;
