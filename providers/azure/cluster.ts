@@ -232,8 +232,9 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
       // for outboundType userAssignedNATGateway at creation, though the outbound type
       // itself can be updated later, learn.microsoft.com "Customize cluster egress with
       // outbound types"), and AKS needs Network Contributor on the VNET (subnet join)
-      // and the key (KMS) granted and propagated. The other zones' subnets are their
-      // pools' inputs, not the cluster's.
+      // and the key (KMS) granted and propagated. Separate layout: the other zones' subnets
+      // are their pools' inputs, not the cluster's; withCluster: every zone's subnets are
+      // the cluster's own inputs (its pools'), so it waits for them through those.
       dependsOn: [grantsPropagated, ...network.readyForClusters[role]],
       // Separate layout: pools are AgentPool resources, which AKS reports in
       // agentPoolProfiles too, and the inline one is frozen. withCluster: the pools change
@@ -275,7 +276,7 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // resources would delete their pools).
   // Every other cell (`withCluster`) puts all its pools in the cluster's creation request:
   // one AKS operation, no pool chain and no ownership race between a cluster's pools (one
-  // cell: 1,720 s -> about 1,000 s in bench/deploy.ts's model). The price, and why it is a
+  // cell: 1,720 s -> 1,107 s in bench/deploy.ts's model). The price, and why it is a
   // per-cell choice: AKS refuses adding a pool through the cluster ("A new agent pool was
   // introduced ... use per agent pool operations", pulumi-azure-native#579) and changing an
   // existing pool's VM size or maxPods at all, so those are fixed for the cell's life (the
