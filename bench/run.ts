@@ -19,6 +19,7 @@ import { BareRegistration } from "./stack";
  *
  *   npm run bench                      N = 1, 10, 50, 100
  *   npm run bench -- --cells 1,10      other sizes
+ *   npm run bench -- --runs 1          one run per measure (default 3: medians of wall time and of peak memory)
  *
  * It is a benchmark, not a test: figures depend on the machine and its load.
  */
@@ -50,6 +51,14 @@ function worker(args: string[]): Measure {
   return JSON.parse(child.stdout.trim().split("\n").pop()!) as Measure;
 }
 
+/** Median of the runs' wall times and, separately, of their peak memory: one figure per measure, less at the mercy of the machine's load. */
+function median(args: string[], runs: number): Measure & { spreadMs: [number, number] } {
+  const all = Array.from({ length: runs }, () => worker(args));
+  const mid = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)];
+  const times = all.map((m) => m.runMs);
+  return { ...mid(all, (m) => m.runMs), maxRssMb: mid(all, (m) => m.maxRssMb).maxRssMb, spreadMs: [Math.min(...times), Math.max(...times)] };
+}
+
 const s = (ms: number) => (ms / 1000).toFixed(1);
 const minutes = (sec: number) => `${sec} s (${(sec / 60).toFixed(1)} min)`;
 
@@ -57,17 +66,21 @@ function main(): void {
   const at = process.argv.indexOf("--cells");
   const sizes = at > 0 ? process.argv[at + 1].split(",").map(Number) : [1, 10, 50, 100];
   if (!sizes.includes(1)) sizes.unshift(1);
+  const runsAt = process.argv.indexOf("--runs");
+  const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 3;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench: --runs takes a whole number of runs (1 or more), not ${process.argv[runsAt + 1]}`);
   const dir = mkdtempSync(path.join(tmpdir(), "cellplane-bench-"));
   const file = (n: number) => path.join(dir, `registrations-${n}.json`);
-  process.stdout.write(`cellplane bench: Azure region (Pulumi.prod-azure.yaml, /17 cells from its pool), node ${process.version}, ${pulumiNodeArgs().join(" ")}\n\n`);
+  process.stdout.write(`cellplane bench: Azure region (Pulumi.prod-azure.yaml, /17 cells from its pool), node ${process.version}, ${pulumiNodeArgs().join(" ")}, medians of ${runs} runs\n\n`);
   const rows: { n: number; program: Measure; types: Measure; bare: Measure }[] = [];
   try {
     for (const n of sizes) {
-      const program = worker(["program", String(n), file(n)]);
-      const types = worker(["types", String(n), file(1)]);
-      const bare = worker(["bare", String(program.resources)]);
+      const program = median(["program", String(n), file(n)], runs);
+      const types = median(["types", String(n), file(1)], runs);
+      const bare = median(["bare", String(program.resources)], runs);
       rows.push({ n, program, types, bare });
-      process.stderr.write(`  ${n} cells: ${program.resources} resources, ${s(program.runMs)} s, ${program.maxRssMb} MB\n`);
+      const spread = (m: ReturnType<typeof median>) => `${s(m.runMs)} s (${s(m.spreadMs[0])}-${s(m.spreadMs[1])})`;
+      process.stderr.write(`  ${n} cells: ${program.resources} resources, program ${spread(program)}, ${program.maxRssMb} MB; same-types floor ${spread(types)}; bare floor ${spread(bare)}\n`);
     }
 
     const table = new Table({

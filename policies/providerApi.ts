@@ -217,7 +217,7 @@ export const managementIngressRestricted = resourceRule<RuleSetView>({
 export const aksCreationPoolsValid = resourceRule<Record<string, unknown>>({
   name: "aks-creation-pools-valid",
   description:
-    `The pools an AKS cluster is created with (agentPoolProfiles) are what AKS accepts in one creation request: at least one System-mode pool (learn.microsoft.com, "Manage system node pools in AKS": a cluster needs one), names unique within the cluster, and no pool on another Kubernetes version than the control plane ("Manage node pools in AKS": pools created with the cluster must match its version; per-pool upgrades come after). Fix: keep a System pool among agentPoolProfiles, give each pool its own name, and leave orchestratorVersion unset or equal to kubernetesVersion.`,
+    `The pools an AKS cluster is created with (agentPoolProfiles) are what AKS accepts in one creation request: at least one System-mode pool (learn.microsoft.com, "Manage system node pools in AKS": a cluster needs one), names unique within the cluster, and no pool on another Kubernetes version than the control plane ("Manage node pools in AKS": pools created with the cluster must match its version; per-pool upgrades come after). The pools are also listed in name order: AKS reads them back sorted by name (hashicorp/terraform-provider-azurerm#3835 and #4560, kubernetes-sigs/cluster-api-provider-azure#5137), and Pulumi compares the list by position, so on any other order a refresh shows changes nobody made, and an ignoreChanges path like agentPoolProfiles[3].count points at a different pool. Fix: keep a System pool among agentPoolProfiles, give each pool its own name, list the pools sorted by name, and leave orchestratorVersion unset or equal to kubernetesVersion.`,
   enforcementLevel: "mandatory",
   views: { [AZURE.cluster]: ({ props }) => props },
   check(props, { subject }) {
@@ -229,6 +229,11 @@ export const aksCreationPoolsValid = resourceRule<Record<string, unknown>>({
     const names = pools.map((p) => str(p.name));
     const repeated = [...new Set(names.filter((n, i) => n !== undefined && names.indexOf(n) !== i))];
     if (repeated.length > 0) out.push(violation(subject.name, `agentPoolProfiles names ${repeated.join(", ")} more than once`, "give every pool of the cluster its own name"));
+    const listed = names.filter((n): n is string => n !== undefined);
+    const sorted = [...listed].sort();
+    if (listed.some((n, i) => n !== sorted[i])) {
+      out.push(violation(subject.name, `agentPoolProfiles lists ${listed.join(", ")}; AKS returns them as ${sorted.join(", ")}, and Pulumi compares the list by position`, `list the pools in name order (${sorted.join(", ")})`));
+    }
     const version = str(props.kubernetesVersion);
     pools.forEach((p, i) => {
       const v = str(p.orchestratorVersion);

@@ -281,8 +281,13 @@ describe("policy pack (offline)", function () {
               for (const p of r.inputs.agentPoolProfiles) p.mode = "User";
               r.inputs.agentPoolProfiles[5].name = r.inputs.agentPoolProfiles[4].name;
             }),
-          ].map((stack, i) => byName(stack, i === 0 ? "c003-proxy-aks" : "c003-data-plane-aks")),
-        says: /c003-proxy-aks: pool user2 asks for Kubernetes 1\.34 while the control plane gets 1\.35[\s\S]*c003-data-plane-aks: agentPoolProfiles has no System-mode pool[\s\S]*c003-data-plane-aks: agentPoolProfiles names user2 more than once/,
+            // User pools listed before the system pools: AKS reads them back in name order.
+            mutate(azure, "c003-data-plane-mgmt-aks", (r) => {
+              const pools = r.inputs.agentPoolProfiles;
+              r.inputs.agentPoolProfiles = [...pools.slice(3), ...pools.slice(0, 3)];
+            }),
+          ].map((stack, i) => byName(stack, ["c003-proxy-aks", "c003-data-plane-aks", "c003-data-plane-mgmt-aks"][i])),
+        says: /c003-proxy-aks: pool user2 asks for Kubernetes 1\.34 while the control plane gets 1\.35[\s\S]*c003-data-plane-aks: agentPoolProfiles has no System-mode pool[\s\S]*c003-data-plane-aks: agentPoolProfiles names user2 more than once[\s\S]*c003-data-plane-mgmt-aks: agentPoolProfiles lists user1, user2, user3, sys1, sys2, sys3; AKS returns them as sys1, sys2, sys3, user1, user2, user3/,
       },
       {
         policy: "management-ingress-restricted",

@@ -171,7 +171,9 @@ export function buildAzureCluster({ ctx, role, network, services, parent }: Azur
   // How this cell's pools are created (cells/plan/clouds/azure.ts, azurePoolLayout).
   const layout = azurePoolLayout(azureSettings(region), id);
   // withCluster: every pool in the creation request, system pools first (zone order), then
-  // user pools. The order is identity: ignoreChanges names the user pools by position.
+  // user pools. The order is identity: ignoreChanges names the user pools by position. It
+  // is also name order (sys1..sys3 before user1..user3), the order AKS reads the pools back
+  // in (azurerm#3835, #4560): policy aks-creation-pools-valid holds it.
   const inlinePools = layout === "withCluster" ? [...plan.zones.map(system), ...plan.zones.map(user)] : [system(firstZone)];
   const inlineProfiles = inlinePools.map((p) => ({ name: azureNames.pool(p.mode === "System" ? "system" : "user", p.zone), ...poolProperties(p) }));
 
