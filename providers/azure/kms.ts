@@ -4,7 +4,7 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import { Role } from "../../cells/plan/model";
 import { CellContext } from "../types";
 import { azureNames } from "./names";
-import { roleAssignment } from "./rbac";
+import { clientConfig, roleAssignment } from "./rbac";
 
 /** The cell's key for KMS encryption of its clusters' Kubernetes secrets in etcd. */
 export interface CellKms {
@@ -21,7 +21,7 @@ export interface CellKms {
 export function buildCellKms(ctx: CellContext, resourceGroupName: pulumi.Input<string>, parent: pulumi.Resource): CellKms {
   const { cell, region, stack } = ctx;
   const o = { parent, protect: region.protect };
-  const client = authorization.getClientConfigOutput({ parent });
+  const client = clientConfig(parent);
   const vault = new keyvault.Vault(
     `${cell.id}-kms-vault`,
     {
