@@ -8,7 +8,11 @@ import { azureStackWithCells, BareRegistration } from "./stack";
  * One measurement, in its own process so that peak memory (maxRSS) belongs to it alone.
  * `npm run bench` (bench/run.ts) spawns this file once per (mode, N):
  *
- *   program <N> <out.json>        the real program under the strict mocks, N Azure cells
+ *   program <N> <out.json> [<one.json>]
+ *                                 the real program under the strict mocks, N Azure cells; with the 1-cell
+ *                                 recording, its SDK classes and the Azure build face are loaded before the
+ *                                 clock, as the types floor resolves its classes (module loading is not
+ *                                 per-resource cost)
  *   program-separate <N> <out>    the same, every cell's pools as separate AgentPools (deploy reference)
  *   types <N> <in.json>           the same resource types and inputs (a 1-cell run replicated N times),
  *                                 constructed directly under trivial mocks: the SDK's own cost, no program code
@@ -80,10 +84,19 @@ async function trivialRun(register: () => Promise<void>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [mode, n, file] = process.argv.slice(2);
+  const [mode, n, file, preload] = process.argv.slice(2);
   const count = Number(n);
   if (mode === "program" || mode === "program-separate") {
     const { program } = await import("../cells/program");
+    if (preload) {
+      // The same modules the types floor loads before its clock (the SDK classes of a cell,
+      // loaded lazily by the SDK's module indexes), and the Azure build face (loaded on
+      // demand by providers/index.ts). Without it the timed run included ~0.5 s of
+      // requiring and transpiling (CPU profile, 10 cells), which the floor does not pay.
+      const { loadProvider } = await import("../providers");
+      await loadProvider("azure");
+      for (const r of JSON.parse(readFileSync(preload, "utf8")) as BareRegistration[]) if (r.custom) constructorFor(r.type);
+    }
     // The config is the harness's work (carving N blocks from the pool is quadratic in
     // ip-num parsing: 5 s of the timed run at 100 cells), not the program's: made first.
     // program-separate: every cell with separate AgentPools (the deploy model's reference).
