@@ -14,6 +14,8 @@ export interface RunResult {
   registrations: Registration[];
   /** Stack outputs as serialized for the engine: secrets are wrapped in Pulumi's secret envelope (see unwrapSecrets). */
   outputs: Record<string, any>;
+  /** The tokens of the provider functions the program invoked, once per call, in call order: what a real run asks the cloud. */
+  invokes: string[];
 }
 
 export interface RunOptions extends MockOptions {
@@ -65,7 +67,12 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
   try {
     const strict = new StrictMocks(opts);
     const answer = opts.answer;
-    const mocks: pulumi.runtime.Mocks = answer ? { newResource: (args) => answer(args, strict.newResource(args)), call: (args) => strict.call(args) } : strict;
+    const invokes: RunResult["invokes"] = [];
+    const call = (args: pulumi.runtime.MockCallArgs) => {
+      invokes.push(args.token);
+      return strict.call(args);
+    };
+    const mocks: pulumi.runtime.Mocks = { newResource: answer ? (args) => answer(args, strict.newResource(args)) : (args) => strict.newResource(args), call };
     await pulumi.runtime.setMocks(mocks, "cellplane", opts.stack, false, "organization");
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
@@ -127,7 +134,7 @@ async function runOne(opts: RunOptions): Promise<RunResult> {
     }
     // Registrations still in flight (children registered from applies) finish here.
     await pulumi.runtime.disconnect();
-    return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs };
+    return { registrations: registrations.filter((r) => r.type !== "pulumi:pulumi:Stack"), outputs, invokes };
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }

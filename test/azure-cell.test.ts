@@ -10,6 +10,7 @@ import { ROLES, Role } from "../cells/plan/model";
 import { azureLoadBalancedIngressAdmits, azureNsgAdmits } from "../policies/lib/reachability";
 import { azureNsgRules } from "../policies/views/network";
 import { mockGuid } from "../offline/mocks";
+import { MOCK_SUBSCRIPTION } from "../providers/azure/mocks";
 import { Registration, runProgram, RunResult, unwrapSecrets } from "../offline/run";
 import { loadStackFile } from "../offline/stackfile";
 import { exampleRaw, expectAddedCellTouchesNothingElse, flatFromRaw, sharedRun } from "./helpers";
@@ -425,6 +426,16 @@ describe("Azure cell under strict mocks (prod-azure)", function () {
     expect(unwrapSecrets(run.outputs.cells.c001.kubeconfigs).secret).to.equal(true);
     expect(unwrapSecrets(run.outputs.cells.c001.clusters).secret).to.equal(false);
     expect(outputs.ipPlan.c001.subnets).to.have.length(18);
+  });
+
+  it("asks Azure who deploys once per cell and a cluster's credentials once per cluster, not once per role assignment (a 100-cell region makes every call 100 times)", () => {
+    const count = (token: string) => run.invokes.filter((t) => t === token).length;
+    // Role assignments take the subscription of their role definition from that one answer.
+    const assignments = of(run, "authorization:RoleAssignment").filter((r) => r.inputs.roleDefinitionId.startsWith(`/subscriptions/${MOCK_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/`));
+    expect(assignments.length).to.be.greaterThan(cells.length * 4);
+    expect(count("azure-native:authorization:getClientConfig")).to.equal(cells.length);
+    expect(count("azure-native:containerservice:listManagedClusterUserCredentials")).to.equal(cells.length * 3);
+    expect([...new Set(run.invokes)].sort()).to.deep.equal(["azure-native:authorization:getClientConfig", "azure-native:containerservice:listManagedClusterUserCredentials"]);
   });
 
   it("adding a cell changes no input of any existing cell's resources", () => expectAddedCellTouchesNothingElse(run, "prod-azure", { id: "c004", cidr: "10.67.0.0/16" }, 1));
