@@ -328,7 +328,9 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
         problems.push({ path: [other], message: `settings for ${other} are given but this stack's cloud is ${cloud}`, fix: `remove cellplane:${other}, or correct cellplane:cloud` });
       }
     }
-    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], { region: raw.region, zones: raw.zones, tags: raw.tags, dnsZone: (raw.dns as { zone?: unknown } | undefined)?.zone, whole: raw }));
+    const facts = { region: raw.region, zones: raw.zones, tags: raw.tags, dnsZone: (raw.dns as { zone?: unknown } | undefined)?.zone, whole: raw };
+    problems.push(...CLOUD_FACES[cloud].config.check(raw[cloud], facts));
+    warnings.push(...(CLOUD_FACES[cloud].config.warn?.(raw[cloud], facts) ?? []));
   }
   if (apiServer && !apiServer.private && apiServer.authorizedIpRanges.length === 0) {
     problems.push({

@@ -219,6 +219,16 @@ describe("stack config (cells/config.ts)", () => {
       return raw;
     };
 
+    it("warns of an azure.separatePools entry that names no cell (a retired cell's id), without refusing the config", () => {
+      const r = validateConfig(azure((raw) => (raw.azure.separatePools = ["c001", "c009", "c002"])));
+      if (!r.ok) throw new Error(`a leftover entry is not an error: ${r.problems.map((p) => p.message).join("; ")}`);
+      expect(r.value.warnings.map((w) => [formatPath(w.path), w.message, w.fix])).to.deep.equal([
+        ["cellplane:azure.separatePools[1]", "lists c009, which is not a cell of this stack (a retired cell, or a typo); the entry does nothing", "remove c009 from cellplane:azure.separatePools"],
+      ]);
+      const clean = validateConfig(exampleRaw("prod-azure"));
+      expect(clean.ok && clean.value.warnings.filter((w) => /separatePools/.test(formatPath(w.path)))).to.deep.equal([]);
+    });
+
     it("refuses an unknown region, listing the known ones, unless regionZones vouches for a newer one", () => {
       const problems = problemsOf(azure((r) => (r.region = "eastus9")));
       expect(problems.map((p) => formatPath(p.path))).to.deep.equal(["cellplane:region"]);

@@ -153,6 +153,23 @@ function checkAzureConfig(raw: unknown, facts: RegionFacts = {}): Problem[] {
   return problems;
 }
 
+/**
+ * Entries of azure.separatePools that name no cell of the stack: a retired cell's id
+ * (`cellctl cells retire` leaves the list alone; ids are never given out again, so the
+ * entry can never take effect) or a typo (then the cell it meant is refused by its
+ * cellFacts check). Harmless, so a warning.
+ */
+function warnAzureConfig(raw: unknown, facts: RegionFacts = {}): Problem[] {
+  const listed = (raw as { separatePools?: unknown } | undefined)?.separatePools;
+  const cells = facts.whole?.cells;
+  if (!Array.isArray(listed) || typeof cells !== "object" || cells === null) return [];
+  return listed.flatMap((id, i) =>
+    typeof id === "string" && !Object.prototype.hasOwnProperty.call(cells, id)
+      ? [{ path: ["azure", "separatePools", i], message: `lists ${id}, which is not a cell of this stack (a retired cell, or a typo); the entry does nothing`, fix: `remove ${id} from cellplane:azure.separatePools` }]
+      : [],
+  );
+}
+
 /** The region exists (or the escape hatch names its zones) and has every configured zone. */
 function regionProblems(facts: RegionFacts, declared: string[] | undefined): Problem[] {
   if (typeof facts.region !== "string") return [];
@@ -265,7 +282,7 @@ export const azure: CloudFace<typeof azureConfigSchema> = {
   kubernetesCalendar: AKS_KUBERNETES_CALENDAR,
   vmDefaults: { vmSize: "Standard_D8ds_v5", systemVmSize: "Standard_D4ds_v5" },
   names: AZURE_NAME_RULES,
-  config: { schema: azureConfigSchema, check: checkAzureConfig },
+  config: { schema: azureConfigSchema, check: checkAzureConfig, warn: warnAzureConfig },
   // --- tenant services (cells/plan/clouds/azureServices.ts) ---
   services: {
     pool(settings) {

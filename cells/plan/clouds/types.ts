@@ -81,6 +81,8 @@ export interface CloudConfigSlice<S extends z.ZodType = z.ZodType> {
    * (start at the cloud key for its own settings, at the neutral key otherwise).
    */
   check(raw: unknown, region?: RegionFacts): Problem[];
+  /** Settings that are valid but do nothing, as warnings (the same inputs as `check`): a leftover an SRE should clean up. */
+  warn?(raw: unknown, region?: RegionFacts): Problem[];
 }
 
 /**
