@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { CLOUD_FACES, CLOUD_RULES, KUBERNETES_LIMITS, SMALLEST_CELL_PREFIX } from "./plan/clouds";
-import { cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf, SERVICE_CIDR_BOUNDS, serviceRangeProblems } from "./plan/ipplan";
+import { boundsOverlap, cidrBounds, cidrInside, cidrProblem, cidrsOverlap, coversWholeInternet, planCell, prefixOf, SERVICE_CIDR_BOUNDS, serviceRangeProblems } from "./plan/ipplan";
 
 export { coversWholeInternet, SERVICE_CIDR_BOUNDS };
 import { CellCapacity, CellIpPlan, CLOUDS, Cloud, formatPath, formatProblems, Problem, Result, ROLES, Role, RoleCapacity } from "./plan/model";
@@ -394,6 +394,8 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
   }
   const plans: Record<string, CellIpPlan> = {};
   const cellsOut: CellConfig[] = [];
+  // Every cell is checked against every other: parsed once, compared as numbers.
+  const bounds = okCells.map(({ cell }) => cidrBounds(cell.cidr));
   for (const [i, { id, cell, broken }] of okCells.entries()) {
     const at = ["cells", id, "cidr"];
     const prefix = prefixOf(cell.cidr);
@@ -410,8 +412,8 @@ export function validateConfig(raw: Record<string, unknown>, opts: ValidateOptio
     if (serviceCidr && cidrsOverlap(cell.cidr, serviceCidr)) {
       problems.push({ path: at, message: `${cell.cidr} overlaps the Kubernetes service range ${serviceCidr}`, fix: "move the cell, or set cellplane:serviceCidr to a range outside every cell" });
     }
-    for (const other of okCells.slice(0, i)) {
-      if (cidrsOverlap(cell.cidr, other.cell.cidr)) {
+    for (const [j, other] of okCells.slice(0, i).entries()) {
+      if (boundsOverlap(bounds[i], bounds[j])) {
         problems.push({ path: at, message: `${cell.cidr} overlaps cells.${other.id}.cidr (${other.cell.cidr})`, fix: "give every cell its own block; cellctl cells add proposes a free one" });
       }
     }

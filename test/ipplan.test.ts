@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { CLOUD_RULES } from "../cells/plan/clouds";
 import { cidrInside, cidrsOverlap, cidrSize, movedSubnets, nextFreeCidr, planCell, CellPlanInput, zoneDemand } from "../cells/plan/ipplan";
 import { CLOUDS, Cloud, ROLES, RoleCapacity } from "../cells/plan/model";
+import { IPv4CidrRange } from "ip-num";
 
 const ZONES: Record<Cloud, string[]> = { azure: ["1", "2", "3"], aws: ["usw2-az1", "usw2-az2", "usw2-az3"], gcp: ["us-central1-a", "us-central1-b", "us-central1-c"] };
 
@@ -128,6 +129,30 @@ describe("IP plan (cells/plan/ipplan.ts)", () => {
     expect(moved.length).to.be.greaterThan(0);
     expect(moved[0].message).to.match(/would move the (nodes|pods) subnet of .* from .* to /);
     expect(moved[0].path.slice(0, 3)).to.deep.equal(["cells", "c001", "clusters"]);
+  });
+
+  describe("cidrsOverlap", () => {
+    // Any IPv4 block, written from any address inside it: 0.0.0.0/0 to /32, the top of the space included.
+    const blockArb = fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 32 })).map(([addr, prefix]) => {
+      const base = prefix === 0 ? 0 : (addr >>> (32 - prefix)) << (32 - prefix) >>> 0;
+      return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join(".")}/${prefix}`;
+    });
+
+    it("agrees with ip-num's own overlap test for any two blocks (it compares numbers parsed once)", () => {
+      fc.assert(
+        fc.property(blockArb, blockArb, (a, b) => {
+          expect(cidrsOverlap(a, b), `${a} / ${b}`).to.equal(IPv4CidrRange.fromCidr(a).isOverlapping(IPv4CidrRange.fromCidr(b)));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it("counts nested, equal and edge-sharing blocks", () => {
+      expect(cidrsOverlap("10.64.0.0/10", "10.127.255.255/32")).to.equal(true);
+      expect(cidrsOverlap("10.64.0.0/16", "10.64.0.0/16")).to.equal(true);
+      expect(cidrsOverlap("10.64.0.0/16", "10.65.0.0/16")).to.equal(false);
+      expect(cidrsOverlap("0.0.0.0/0", "255.255.255.255/32")).to.equal(true);
+    });
   });
 
   describe("nextFreeCidr", () => {

@@ -75,7 +75,27 @@ export function prefixOf(cidr: string): number {
 }
 
 export function cidrsOverlap(a: string, b: string): boolean {
-  return IPv4CidrRange.fromCidr(a).isOverlapping(IPv4CidrRange.fromCidr(b));
+  return boundsOverlap(cidrBounds(a), cidrBounds(b));
+}
+
+/**
+ * A block's first and last address as plain numbers (an IPv4 address fits a double
+ * exactly). Parse each block once and compare these when many blocks meet many:
+ * ip-num parses into BigInts, and parsing per pair made the region config's
+ * every-cell-against-every-cell check a visible cost at 100 cells (issue 16's profile).
+ */
+export interface CidrBounds {
+  first: number;
+  last: number;
+}
+
+export function cidrBounds(cidr: string): CidrBounds {
+  const r = IPv4CidrRange.fromCidr(cidr);
+  return { first: Number(r.getFirst().getValue()), last: Number(r.getLast().getValue()) };
+}
+
+export function boundsOverlap(a: CidrBounds, b: CidrBounds): boolean {
+  return a.first <= b.last && b.first <= a.last;
 }
 
 /** Whether `inner` lies entirely inside `outer` (equal counts as inside). */
@@ -225,13 +245,15 @@ export function nextFreeCidr(pool: string, taken: readonly string[], prefix: num
   if (prefix < poolPrefix) {
     return { ok: false, problems: [{ path: ["addressPool"], message: `a /${prefix} cell does not fit in the pool ${pool}`, fix: `ask for a prefix of /${poolPrefix} or longer` }] };
   }
-  const takenRanges = taken.map((t) => IPv4CidrRange.fromCidr(t));
-  const step = 2n ** BigInt(32 - prefix);
-  const first = poolRange.getFirst().getValue();
-  const end = first + poolRange.getSize();
+  const takenBounds = taken.map(cidrBounds);
+  const step = 2 ** (32 - prefix);
+  const first = Number(poolRange.getFirst().getValue());
+  const end = first + Number(poolRange.getSize());
   for (let at = first; at < end; at += step) {
-    const candidate = new IPv4CidrRange(IPv4.fromNumber(at), IPv4Prefix.fromNumber(BigInt(prefix)));
-    if (!takenRanges.some((t) => t.isOverlapping(candidate))) return { ok: true, value: candidate.toCidrString() };
+    const candidate = { first: at, last: at + step - 1 };
+    if (!takenBounds.some((t) => boundsOverlap(t, candidate))) {
+      return { ok: true, value: new IPv4CidrRange(IPv4.fromNumber(BigInt(at)), IPv4Prefix.fromNumber(BigInt(prefix))).toCidrString() };
+    }
   }
   return {
     ok: false,
