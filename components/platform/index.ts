@@ -78,8 +78,17 @@ export class ClusterPlatform extends pulumi.ComponentResource {
       ]),
     );
 
+    // One Output per namespace's name, shared by its policies and releases (each
+    // `.metadata.name` is a lifted apply of its own; a cluster has ~40 users of ~5 names).
+    const names = new Map(Object.entries(namespaces).map(([ns, n]) => [ns, n.metadata.name]));
+    const namespaceName = (ns: string): pulumi.Output<string> => {
+      const n = names.get(ns);
+      if (!n) throw new Error(`platform ${name}: namespace ${ns} is not one of ${role}'s platform namespaces (${[...names.keys()].join(", ")})`);
+      return n;
+    };
+
     for (const p of platformPolicies(role, args.plan, ingressAllowListFor(args.platform, role), args.bindings.networkPolicyDialect, args.bindings.controlPlaneCidrs)) {
-      const metadata = { name: p.name, namespace: namespaces[p.namespace].metadata.name };
+      const metadata = { name: p.name, namespace: namespaceName(p.namespace) };
       if (p.kind === "NetworkPolicy") {
         new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${p.namespace}-${p.name}`, { metadata, spec: p.spec }, o);
       } else {
@@ -96,7 +105,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
           chart: r.chart,
           version: r.version,
           repositoryOpts: { repo: r.repo },
-          namespace: namespaces[r.namespace as keyof typeof namespaces].metadata.name,
+          namespace: namespaceName(r.namespace),
           createNamespace: false,
           values: r.values,
           atomic: true,
