@@ -97,8 +97,8 @@ async function main(): Promise<void> {
       await loadProvider("azure");
       for (const r of JSON.parse(readFileSync(preload, "utf8")) as BareRegistration[]) if (r.custom) constructorFor(r.type);
     }
-    // The config is the harness's work (carving N blocks from the pool is quadratic in
-    // ip-num parsing: 5 s of the timed run at 100 cells), not the program's: made first.
+    // The config is the harness's work (carving N blocks from the pool, as `cellctl cells add`
+    // proposes them one at a time), not the program's: made before the clock.
     // program-separate: every cell with separate AgentPools (the deploy model's reference).
     const config = azureStackWithCells(count, { separatePools: mode === "program-separate" });
     await measure(async () => {
