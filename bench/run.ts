@@ -19,7 +19,8 @@ import { BareRegistration } from "./stack";
  *
  *   npm run bench                      N = 1, 10, 50, 100
  *   npm run bench -- --cells 1,10      other sizes
- *   npm run bench -- --runs 1          one run per measure (default 3: medians of wall time and of peak memory)
+ *   npm run bench -- --runs 1          rounds per size (default 3: medians of wall time, of peak memory and of the
+ *                                      per-round ratios; a round runs the program and both floors back to back)
  *
  * It is a benchmark, not a test: figures depend on the machine and its load.
  */
@@ -51,12 +52,19 @@ function worker(args: string[]): Measure {
   return JSON.parse(child.stdout.trim().split("\n").pop()!) as Measure;
 }
 
+type Summary = Measure & { spreadMs: [number, number] };
+
+const mid = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)];
+
 /** Median of the runs' wall times and, separately, of their peak memory: one figure per measure, less at the mercy of the machine's load. */
-function median(args: string[], runs: number): Measure & { spreadMs: [number, number] } {
-  const all = Array.from({ length: runs }, () => worker(args));
-  const mid = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)];
+function summary(all: Measure[]): Summary {
   const times = all.map((m) => m.runMs);
   return { ...mid(all, (m) => m.runMs), maxRssMb: mid(all, (m) => m.maxRssMb).maxRssMb, spreadMs: [Math.min(...times), Math.max(...times)] };
+}
+
+/** The median of per-round ratios and their range: "1.21 (1.15-1.30)". */
+function ratio(xs: number[]): string {
+  return `${mid(xs, (x) => x).toFixed(2)} (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`;
 }
 
 const s = (ms: number) => (ms / 1000).toFixed(1);
@@ -71,26 +79,33 @@ function main(): void {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`bench: --runs takes a whole number of runs (1 or more), not ${process.argv[runsAt + 1]}`);
   const dir = mkdtempSync(path.join(tmpdir(), "cellplane-bench-"));
   const file = (n: number) => path.join(dir, `registrations-${n}.json`);
-  process.stdout.write(`cellplane bench: Azure region (Pulumi.prod-azure.yaml, /17 cells from its pool), node ${process.version}, ${pulumiNodeArgs().join(" ")}, medians of ${runs} runs\n\n`);
-  const rows: { n: number; program: Measure; types: Measure; bare: Measure }[] = [];
+  process.stdout.write(`cellplane bench: Azure region (Pulumi.prod-azure.yaml, /17 cells from its pool), node ${process.version}, ${pulumiNodeArgs().join(" ")}, medians of ${runs} paired rounds\n\n`);
+  const rows: { n: number; program: Summary; types: Summary; bare: Summary; xTypes: number[]; xBare: number[] }[] = [];
   try {
     // A recording of one cell first (not measured): its SDK classes are loaded before each
     // measured program run's clock, as the types floor does (bench/worker.ts).
     worker(["program", "1", file(1)]);
     for (const n of sizes) {
-      const program = median(["program", String(n), file(n), file(1)], runs);
-      const types = median(["types", String(n), file(1)], runs);
-      const bare = median(["bare", String(program.resources)], runs);
-      rows.push({ n, program, types, bare });
-      const spread = (m: ReturnType<typeof median>) => `${s(m.runMs)} s (${s(m.spreadMs[0])}-${s(m.spreadMs[1])})`;
-      process.stderr.write(`  ${n} cells: ${program.resources} resources, program ${spread(program)}, ${program.maxRssMb} MB; same-types floor ${spread(types)}; bare floor ${spread(bare)}\n`);
+      // Paired rounds: each round runs the program and both floors back to back, so a burst of
+      // load on this shared machine hits a round's three runs alike; the ratios are per round
+      // (their median and range), not of medians taken minutes apart.
+      const rounds = Array.from({ length: runs }, () => {
+        const program = worker(["program", String(n), file(n), file(1)]);
+        return { program, types: worker(["types", String(n), file(1)]), bare: worker(["bare", String(program.resources)]) };
+      });
+      const [program, types, bare] = (["program", "types", "bare"] as const).map((k) => summary(rounds.map((r) => r[k])));
+      const xTypes = rounds.map((r) => r.program.runMs / r.types.runMs);
+      const xBare = rounds.map((r) => r.program.runMs / r.bare.runMs);
+      rows.push({ n, program, types, bare, xTypes, xBare });
+      const spread = (m: Summary) => `${s(m.runMs)} s (${s(m.spreadMs[0])}-${s(m.spreadMs[1])})`;
+      process.stderr.write(`  ${n} cells: ${program.resources} resources, program ${spread(program)}, ${program.maxRssMb} MB; same-types floor ${spread(types)}; bare floor ${spread(bare)}; per round x types ${ratio(xTypes)}, x bare ${ratio(xBare)}\n`);
     }
 
     const table = new Table({
       head: ["cells", "resources", "plan wall", "peak RSS", "ms / resource", "KB / resource", "same-types floor", "x types", "bare floor", "x bare"],
       style: { head: [], border: [] },
     });
-    for (const { n, program, types, bare } of rows) {
+    for (const { n, program, types, bare, xTypes, xBare } of rows) {
       table.push([
         n,
         program.resources,
@@ -99,15 +114,16 @@ function main(): void {
         (program.runMs / program.resources).toFixed(2),
         Math.round(((program.maxRssMb - program.baseRssMb) * 1024) / program.resources),
         `${s(types.runMs)} s, ${types.maxRssMb} MB`,
-        (program.runMs / types.runMs).toFixed(2),
+        ratio(xTypes),
         `${s(bare.runMs)} s, ${bare.maxRssMb} MB`,
-        (program.runMs / bare.runMs).toFixed(2),
+        ratio(xBare),
       ]);
     }
     process.stdout.write(table.toString() + "\n");
     process.stdout.write(
       "plan wall: the program's run (module loading excluded: the Azure build face and a cell's SDK classes are loaded first); KB / resource: peak RSS above the loaded process, per resource.\n" +
-        "same-types floor: the same SDK classes and inputs under trivial mocks; bare floor: as many input-less resources.\n\n",
+        "same-types floor: the same SDK classes and inputs under trivial mocks; bare floor: as many input-less resources.\n" +
+        `x types, x bare: the program's time over the floor's in each round (a round runs the three back to back), median and range of ${runs} rounds.\n\n`,
     );
     const first = rows.find((r) => r.n === 10) ?? rows[0];
     const last = rows[rows.length - 1];
